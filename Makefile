@@ -1,0 +1,63 @@
+# The intake assistant. `make run` to start it, `make test` to prove it works.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+STAMP := $(VENV)/.installed
+MODEL := models/latest.tar.gz
+TRAINING_INPUTS := domain.yml config.yml $(shell find data -name '*.yml' 2>/dev/null)
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help run test unit e2e validate nlu-test core-test bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: $(STAMP) .env $(MODEL) ## Start the assistant (Rasa 5005, actions 5055); Ctrl-C stops all
+	$(PY) scripts/serve.py
+
+test: $(STAMP) .env $(MODEL) validate unit e2e nlu-test core-test ## The whole suite (CI runs this)
+
+unit: $(STAMP) ## Fast tests of bot/ and actions/ (no servers)
+	$(PY) -m pytest -q -m "not e2e" tests
+
+e2e: $(STAMP) .env $(MODEL) ## Tests through the real Rasa and action servers
+	$(PY) -m pytest -q -m e2e tests
+
+validate: $(STAMP) ## Check the profile and the training data
+	$(PY) -m bot.profile
+	$(RASA) data validate --fail-on-warnings --domain domain.yml --data data
+
+nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 threshold
+	$(RASA) test nlu --nlu tests/nlu/heldout_nlu.yml --model $(MODEL) --out results/nlu
+	$(PY) scripts/check_f1.py results/nlu/intent_report.json
+
+core-test: $(STAMP) $(MODEL) ## Test stories through the trained model
+	$(RASA) test core --stories tests/stories --model $(MODEL) --out results/core --fail-on-prediction-errors
+
+bench: $(STAMP) .env $(MODEL) ## Training time, start time, latency, memory (not part of test)
+	$(PY) scripts/bench.py
+
+$(MODEL): $(STAMP) $(TRAINING_INPUTS)
+	$(RASA) train --domain domain.yml --config config.yml --data data --out models --fixed-model-name latest
+
+$(STAMP): requirements.txt constraints.txt
+	@test -x $(PY) || { PY310=$$(scripts/find-python310.sh) && $$PY310 -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade 'pip==26.*'
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip check
+	@touch $@
+
+.env: .env.example | $(STAMP)
+	@test -f .env || $(PY) scripts/init_env.py
+
+lock: ## Re-resolve dependencies and rewrite constraints.txt
+	$(PY) -m pip install --upgrade -r requirements.txt
+	$(PY) -m pip check
+	{ echo "# Lock file: every package at the version CI tested. Regenerate with 'make lock'."; \
+	  $(PY) -m pip freeze --all | grep -v '^pip=='; } > constraints.txt
+
+clean: ## Remove the trained model and local data (keeps .venv and .env)
+	rm -rf models results var

@@ -1,0 +1,72 @@
+"""The app database: SQLAlchemy 1.4 models and a session factory.
+
+SQLite under var/ by default, PostgreSQL in production (DATABASE_URL). Tables are created
+on first use; records are keyed by conversation today and by person once intakes exist.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator, Optional
+
+from sqlalchemy import Column, DateTime, Integer, String, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+from bot.config import database_url
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Escalation(Base):
+    """A request for a human: the coordinator queue's input.
+
+    Holds no message text: the reason is a detector label such as "suicidal".
+    """
+
+    __tablename__ = "escalations"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    priority = Column(Integer, nullable=False)  # lower is more urgent; see bot.handoff
+    kind = Column(String(32), nullable=False)  # crisis / concern / request
+    reason = Column(String(64), nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+
+
+_engines: dict = {}
+_lock = threading.Lock()
+
+
+def engine(url: Optional[str] = None) -> Engine:
+    url = url or database_url()
+    with _lock:
+        if url not in _engines:
+            eng = create_engine(url, future=True, pool_pre_ping=True)
+            if url.startswith("sqlite"):
+                event.listen(eng, "connect", _sqlite_pragmas)
+            Base.metadata.create_all(eng)
+            _engines[url] = eng
+        return _engines[url]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the action server write while tests and the console read.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@contextmanager
+def session(url: Optional[str] = None) -> Iterator[Session]:
+    factory = sessionmaker(bind=engine(url), future=True, expire_on_commit=False)
+    with factory() as s:
+        with s.begin():
+            yield s

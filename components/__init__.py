@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components (the Rasa-side adapters of bot/)."""

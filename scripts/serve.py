@@ -1,0 +1,38 @@
+"""`make run`: check the profile, start every process, stop them all on Ctrl-C."""
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.profile import ProfileError, load_profile  # noqa: E402
+from scripts.stack import Stack, environment  # noqa: E402
+
+
+def main() -> int:
+    env = environment()
+    try:
+        load_profile(env.get("PROGRAM_PROFILE") or None)
+    except ProfileError as exc:
+        print(f"Program profile is not valid: {exc}", file=sys.stderr)
+        return 2
+    stack = Stack(env)
+    # SIGTERM (docker stop, kill) behaves like Ctrl-C: stop every child, then exit.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        print("Starting the action server and the Rasa server (loading the model takes a while)…")
+        stack.start(echo=True)
+        print(f"\nReady. Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
+              f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\nCtrl-C stops everything.")
+        return stack.wait()
+    except KeyboardInterrupt:
+        print("\nStopping…")
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Custom actions on trackers from JSON fixtures: assert on events and dispatched messages."""
+import json
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import profile
+from actions.fallback import ActionDefaultAskAffirmation, ActionDefaultFallback
+from actions.faq import ActionAnswerFaq, ActionGreet, ActionOutOfScope
+from actions.handoff import ActionRequestHuman
+from actions.safety import ActionCrisisResponse
+from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, PRIORITY_REQUEST, for_conversation
+
+FIXTURES = Path(__file__).parent / "fixtures" / "trackers"
+
+
+def tracker(name: str, **changes) -> Tracker:
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
+    data.update(changes)
+    return Tracker.from_dict(data)
+
+
+def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, {})
+    return dispatcher.messages, events
+
+
+def test_faq_answer_comes_from_the_profile_with_next_step_buttons():
+    messages, events = run(ActionAnswerFaq(), tracker("faq_group_size"))
+    assert events == []
+    assert [m["text"] for m in messages] == [profile().answer("group_size")]
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["/faq_schedule", "/faq_ratios", "/request_human"]
+
+
+def test_faq_action_never_invents_an_answer_for_an_unknown_intent():
+    t = tracker("faq_group_size")
+    t.latest_message["intent"] = {"name": "faq_parking", "confidence": 0.9}
+    messages, _ = run(ActionAnswerFaq(), t)
+    assert messages[0]["text"] == profile().out_of_scope_text
+
+
+def test_greeting_and_out_of_scope_offer_a_person():
+    for action, text in ((ActionGreet(), profile().welcome_text),
+                         (ActionOutOfScope(), profile().out_of_scope_text)):
+        messages, _ = run(action, tracker("faq_group_size"))
+        assert messages[0]["text"] == text
+        assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+
+
+def test_acute_crisis_answers_988_and_911_records_one_escalation_and_ends_the_loop(db_url):
+    messages, events = run(ActionCrisisResponse(), tracker("crisis_acute_in_loop"))
+    assert messages[0]["text"] == profile().crisis_text
+    assert "988" in messages[0]["text"] and "911" in messages[0]["text"]
+    assert "/request_human" in [b["payload"] for b in messages[1]["buttons"]]
+    assert events == [ActiveLoop(None)]
+    records = for_conversation("test-crisis", db_url)
+    assert [(r.kind, r.reason, r.priority) for r in records] == [("crisis", "suicidal", PRIORITY_CRISIS)]
+
+
+def test_concern_gets_the_gentle_answer_and_a_lower_priority_record(db_url):
+    messages, events = run(ActionCrisisResponse(), tracker("crisis_concern"))
+    assert [m["text"] for m in messages] == [profile().concern_text]
+    assert events == []
+    records = for_conversation("test-concern", db_url)
+    assert [(r.kind, r.priority) for r in records] == [("concern", PRIORITY_CONCERN)]
+
+
+def test_unknown_crisis_level_is_treated_as_acute(db_url):
+    t = tracker("crisis_concern", sender_id="test-unknown")
+    t.latest_message["entities"] = []
+    messages, _ = run(ActionCrisisResponse(), t)
+    assert messages[0]["text"] == profile().crisis_text
+
+
+def test_escalation_records_hold_no_message_text(db_url):
+    run(ActionCrisisResponse(), tracker("crisis_acute_in_loop"))
+    record = for_conversation("test-crisis", db_url)[0]
+    stored = {c.name: getattr(record, c.name) for c in record.__table__.columns}
+    assert "[redacted test message]" not in json.dumps(stored, default=str)
+
+
+def test_request_for_a_person_is_queued_and_answered_with_contact_details(db_url):
+    messages, _ = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="test-human"))
+    assert messages[0]["text"] == profile().contact_text
+    assert profile().facts.program.phone in messages[0]["text"]
+    assert [r.priority for r in for_conversation("test-human", db_url)] == [PRIORITY_REQUEST]
+
+
+def test_did_you_mean_offers_the_two_best_guesses_in_plain_words():
+    messages, _ = run(ActionDefaultAskAffirmation(), tracker("low_confidence"))
+    buttons = messages[0]["buttons"]
+    assert [b["title"] for b in buttons[:2]] == [profile().title("cost"), "Saying hello"]
+    assert [b["payload"] for b in buttons[2:]] == ["/request_human", "/out_of_scope"]
+
+
+def test_final_fallback_offers_a_person_and_forgets_the_unclear_turn():
+    messages, events = run(ActionDefaultFallback(), tracker("low_confidence"))
+    assert messages[0]["buttons"][0]["payload"] == "/request_human"
+    assert events == [UserUtteranceReverted()]

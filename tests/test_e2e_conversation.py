@@ -1,0 +1,82 @@
+"""The foundation through the real Rasa and action servers (REST webhook)."""
+import httpx
+import pytest
+import yaml
+
+from bot.handoff import for_conversation
+from bot.profile import DEFAULT_PATH, load_profile
+from tests.e2e import new_sender, say, texts, tracker
+
+pytestmark = pytest.mark.e2e
+PROFILE = load_profile()
+
+
+def test_faq_question_is_answered_from_the_profile(stack):
+    messages = say(stack, new_sender(), "how many people are in a group?")
+    assert texts(messages)[0] == PROFILE.answer("group_size")
+    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("can my dog be in the room with me during sessions", "pets"),
+    ("how much does it cost without insurance", "cost"),
+    ("can me and my husband do the program together", "couples"),
+    ("do you take ppo insurance", "insurance"),
+    ("how many days a week is it", "schedule"),
+    ("who are the therapists", "team"),
+])
+def test_common_questions_reach_the_right_answer(stack, question, topic):
+    assert texts(say(stack, new_sender(), question))[0] == PROFILE.answer(topic)
+
+
+def test_a_whole_short_conversation(stack):
+    sender = new_sender()
+    assert texts(say(stack, sender, "hi there"))[0] == PROFILE.welcome_text
+    assert texts(say(stack, sender, "how long is the program"))[0] == PROFILE.answer("program_length")
+    assert "assistant" in texts(say(stack, sender, "are you a bot?"))[0]
+    assert "welcome" in texts(say(stack, sender, "thanks!"))[0].lower()
+
+
+def test_out_of_scope_never_invents_a_fact(stack):
+    messages = say(stack, new_sender(), "what's the weather going to be like in Chicago tomorrow")
+    assert texts(messages)[0] == PROFILE.out_of_scope_text
+    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+
+
+def test_button_payload_works_like_typing(stack):
+    assert texts(say(stack, new_sender(), "/faq_ratios"))[0] == PROFILE.answer("ratios")
+
+
+def test_talk_to_a_person_queues_a_request(stack):
+    sender = new_sender()
+    assert texts(say(stack, sender, "/request_human"))[0] == PROFILE.contact_text
+    records = for_conversation(sender, stack.env["DATABASE_URL"])
+    assert [r.kind for r in records] == ["request"]
+
+
+def test_gibberish_starts_the_two_stage_fallback(stack):
+    sender = new_sender()
+    messages = say(stack, sender, "zxqv blorf wub")
+    assert texts(messages)[0] == PROFILE.fallback.did_you_mean
+    assert tracker(stack, sender)["active_loop"].get("name") == "action_two_stage_fallback"
+    # A clear question ends the loop and is answered.
+    assert texts(say(stack, sender, "how big are the groups"))[0] == PROFILE.answer("group_size")
+
+
+def test_http_api_needs_the_token(stack):
+    response = httpx.get(f"{stack.rasa_url}/conversations/x/tracker", timeout=10)
+    assert response.status_code == 401
+    assert httpx.get(f"{stack.rasa_url}/status", timeout=10).status_code == 401
+
+
+def test_editing_the_profile_changes_the_answer_without_retraining(stack, tmp_path):
+    raw = yaml.safe_load(DEFAULT_PATH.read_text())
+    raw["facts"]["groups"]["cap"] = 7
+    edited = tmp_path / "program.yml"
+    edited.write_text(yaml.safe_dump(raw))
+    stack.restart_actions({"PROGRAM_PROFILE": str(edited)})
+    try:
+        assert "capped at 7" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]
+    finally:
+        stack.restart_actions({"PROGRAM_PROFILE": ""})
+    assert "capped at 10" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]

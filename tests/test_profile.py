@@ -1,0 +1,106 @@
+"""The program profile: loads, renders from facts, and names the bad key when broken."""
+import copy
+
+import pytest
+import yaml
+
+from bot.profile import DEFAULT_PATH, MAX_BUBBLE_WORDS, TOPICS, ProfileError, load_profile, parse_profile
+
+
+@pytest.fixture()
+def raw():
+    return yaml.safe_load(DEFAULT_PATH.read_text())
+
+
+def test_default_profile_answers_every_topic_within_one_bubble():
+    profile = load_profile()
+    for topic in TOPICS:
+        text = profile.answer(topic)
+        assert text and "{" not in text, topic
+        assert len(text.split()) <= MAX_BUBBLE_WORDS, topic
+
+
+def test_answers_carry_the_seed_facts():
+    p = load_profile()
+    assert "capped at 10" in p.answer("group_size")
+    assert "15" in p.answer("group_size")
+    assert "3 to 5 days a week" in p.answer("schedule")
+    assert "at least 9 hours a week" in p.answer("schedule")
+    assert "morning and evening" in p.answer("schedule")
+    assert "8 to 12 weeks" in p.answer("program_length")
+    assert "$1,000 and $10,000" in p.answer("cost")
+    assert all(n in p.answer("ratios") for n in ("10", "25", "35"))
+    assert "couples and family therapy" in p.answer("insurance")
+    assert "emotional-support" in p.answer("pets")
+    assert "different" in p.answer("couples") and "two locations" in p.answer("couples")
+    assert "separate" in p.answer("couples_therapist")
+    assert "(LCSW)" in p.answer("team") and "case manager" in p.answer("team")
+    assert "988" in p.crisis_text and "911" in p.crisis_text and "988lifeline.org" in p.crisis_text
+
+
+def test_editing_a_fact_changes_the_answer(raw):
+    raw["facts"]["groups"]["cap"] = 7
+    assert "capped at 7" in parse_profile(raw).answer("group_size")
+
+
+@pytest.mark.parametrize("path, expected", [
+    (("facts", "groups", "cap"), "facts.groups.cap"),
+    (("facts", "schedule"), "facts.schedule"),
+    (("crisis", "lifeline_number"), "crisis.lifeline_number"),
+])
+def test_missing_key_is_named(raw, path, expected):
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    with pytest.raises(ProfileError, match=expected.replace(".", r"\.")):
+        parse_profile(raw)
+
+
+def test_bad_value_is_named(raw):
+    raw["facts"]["groups"]["cap"] = "ten"
+    with pytest.raises(ProfileError, match=r"facts\.groups\.cap"):
+        parse_profile(raw)
+
+
+def test_cap_above_the_limit_is_refused(raw):
+    raw["facts"]["groups"]["cap"] = 20
+    with pytest.raises(ProfileError, match=r"never_above"):
+        parse_profile(raw)
+
+
+def test_mistyped_key_is_named(raw):
+    raw["facts"]["groups"]["capp"] = 10
+    with pytest.raises(ProfileError, match=r"facts\.groups\.capp"):
+        parse_profile(raw)
+
+
+def test_unknown_placeholder_is_named(raw):
+    raw["answers"]["group_size"]["text"] = "Groups have {groups.size} people."
+    with pytest.raises(ProfileError, match=r"answers\.group_size\.text"):
+        parse_profile(raw)
+
+
+def test_too_long_reply_is_refused(raw):
+    raw["answers"]["pets"]["text"] = "word " * (MAX_BUBBLE_WORDS + 1)
+    with pytest.raises(ProfileError, match=r"answers\.pets\.text: \d+ words"):
+        parse_profile(raw)
+
+
+def test_missing_topic_and_unknown_button_are_named(raw):
+    broken = copy.deepcopy(raw)
+    del broken["answers"]["pets"]
+    with pytest.raises(ProfileError, match="missing topic.*pets"):
+        parse_profile(broken)
+    raw["answers"]["cost"]["next"] = ["insurance", "book_now"]
+    with pytest.raises(ProfileError, match=r"answers\.cost\.next: unknown button 'book_now'"):
+        parse_profile(raw)
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    bad = tmp_path / "profile.yml"
+    bad.write_text("facts: [unclosed")
+    with pytest.raises(ProfileError, match="not valid YAML"):
+        load_profile(bad)
+    with pytest.raises(ProfileError, match="not found"):
+        load_profile(tmp_path / "missing.yml")
