@@ -1,4 +1,4 @@
-"""FAQ answers, greeting and out-of-scope replies, all rendered from the program profile."""
+"""FAQ answers and the other profile messages (welcome, out of scope, support)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -23,27 +23,33 @@ class ActionAnswerFaq(Action):
         p = profile()
         if topic not in TOPICS:
             # Never invent an answer: say what we can help with instead.
-            dispatcher.utter_message(text=p.out_of_scope_text, buttons=buttons(p.data.out_of_scope.next))
+            dispatcher.utter_message(text=p.out_of_scope_text, buttons=buttons(p.message_next("out_of_scope")))
             return []
         dispatcher.utter_message(text=p.answer(topic), buttons=buttons(p.data.answers[topic].next))
         return []
 
 
-class ActionGreet(Action):
+class ProfileMessage(Action):
+    """Say one of the profile's non-FAQ messages, with its next-step buttons."""
+
+    message = ""
+
     def name(self) -> Text:
-        return "action_greet"
+        return f"action_{self.message}"
 
     def run(self, dispatcher, tracker, domain):
         p = profile()
-        dispatcher.utter_message(text=p.welcome_text, buttons=buttons(p.data.welcome.next))
+        dispatcher.utter_message(text=p.message(self.message), buttons=buttons(p.message_next(self.message)))
         return []
 
 
-class ActionOutOfScope(Action):
-    def name(self) -> Text:
-        return "action_out_of_scope"
+class ActionWelcome(ProfileMessage):
+    message = "welcome"
 
-    def run(self, dispatcher, tracker, domain):
-        p = profile()
-        dispatcher.utter_message(text=p.out_of_scope_text, buttons=buttons(p.data.out_of_scope.next))
-        return []
+
+class ActionOutOfScope(ProfileMessage):
+    message = "out_of_scope"
+
+
+class ActionSupport(ProfileMessage):
+    message = "support"

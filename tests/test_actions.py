@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import profile
 from actions.fallback import ActionDefaultAskAffirmation, ActionDefaultFallback
-from actions.faq import ActionAnswerFaq, ActionGreet, ActionOutOfScope
+from actions.faq import ActionAnswerFaq, ActionOutOfScope, ActionSupport, ActionWelcome
 from actions.handoff import ActionRequestHuman
 from actions.safety import ActionCrisisResponse
 from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, PRIORITY_REQUEST, for_conversation
@@ -45,7 +45,7 @@ def test_faq_action_never_invents_an_answer_for_an_unknown_intent():
 
 
 def test_greeting_and_out_of_scope_offer_a_person():
-    for action, text in ((ActionGreet(), profile().welcome_text),
+    for action, text in ((ActionWelcome(), profile().welcome_text), (ActionSupport(), profile().message("support")),
                          (ActionOutOfScope(), profile().out_of_scope_text)):
         messages, _ = run(action, tracker("faq_group_size"))
         assert messages[0]["text"] == text

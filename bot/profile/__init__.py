@@ -39,6 +39,7 @@ TOPICS = (
     "medication",
 )
 PERSON = "person"  # the "Talk to a person" button
+MESSAGES = ("welcome", "out_of_scope", "support")  # replies that are not FAQ topics
 
 
 class ProfileError(ValueError):
@@ -185,6 +186,7 @@ class ProfileFile(_Strict):
     answers: Dict[str, Answer]
     welcome: Message
     out_of_scope: Message
+    support: Message  # reply to someone sharing a struggle (not a crisis)
     fallback: Fallback
     contact: Contact
     crisis: Crisis
@@ -214,8 +216,9 @@ class Profile:
             topic: _render(answer.text, context, f"answers.{topic}.text")
             for topic, answer in data.answers.items()
         }
-        self.welcome_text = _render(data.welcome.text, context, "welcome.text")
-        self.out_of_scope_text = _render(data.out_of_scope.text, context, "out_of_scope.text")
+        self.messages = {
+            name: _render(getattr(data, name).text, context, f"{name}.text") for name in MESSAGES
+        }
         self.fallback = Fallback(**{
             key: _render(value, context, f"fallback.{key}") for key, value in data.fallback.dict().items()
         })
@@ -234,6 +237,20 @@ class Profile:
 
     def answer(self, topic: str) -> str:
         return self.answers[topic]
+
+    @property
+    def welcome_text(self) -> str:
+        return self.messages["welcome"]
+
+    @property
+    def out_of_scope_text(self) -> str:
+        return self.messages["out_of_scope"]
+
+    def message(self, name: str) -> str:
+        return self.messages[name]
+
+    def message_next(self, name: str) -> List[str]:
+        return list(getattr(self.data, name).next)
 
     def title(self, topic: str) -> str:
         return self.data.answers[topic].title
@@ -284,8 +301,8 @@ def parse_profile(raw: Any, source: str = "profile") -> Profile:
     except ValidationError as exc:
         raise ProfileError(f"{source}: {_describe(exc)}") from None
     _check_topics(data.answers)
-    _check_next("welcome", data.welcome.next)
-    _check_next("out_of_scope", data.out_of_scope.next)
+    for name in MESSAGES:
+        _check_next(name, getattr(data, name).next)
     return Profile(data)
 
 
