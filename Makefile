@@ -10,21 +10,36 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help run test unit e2e validate nlu-test core-test bench lock clean
+WIDGET_VENDOR := web/static/vendor/socket.io.min.js
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help run test unit e2e browser validate nlu-test core-test bench lock clean web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: $(STAMP) .env $(MODEL) ## Start the assistant (Rasa 5005, actions 5055); Ctrl-C stops all
+run: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) ## Start the assistant (website 8000, Rasa 5005, actions 5055); Ctrl-C stops all
 	$(PY) scripts/serve.py
 
 test: $(STAMP) .env $(MODEL) validate unit e2e nlu-test core-test ## The whole suite (CI runs this)
 
 unit: $(STAMP) ## Fast tests of bot/ and actions/ (no servers)
-	$(PY) -m pytest -q -m "not e2e" tests
+	$(PY) -m pytest -q -m "not e2e and not browser" tests
 
-e2e: $(STAMP) .env $(MODEL) ## Tests through the real Rasa and action servers
-	$(PY) -m pytest -q -m e2e tests
+e2e: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## Through the real servers: HTTP and the widget in Chromium
+	$(PY) -m pytest -q -m "e2e or browser" tests
+
+browser: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## The chat widget in headless Chromium
+	$(PY) -m pytest -q -m browser tests
+
+web: $(WIDGET_VENDOR) ## Vendor the socket.io client for the widget (npm ci)
+
+$(WIDGET_VENDOR): web/package.json web/package-lock.json web/build.js
+	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.js
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests (needs root)…"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 validate: $(STAMP) ## Check the profile and the training data
 	$(PY) -m bot.profile

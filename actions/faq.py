@@ -1,6 +1,7 @@
 """FAQ answers and the other profile messages (welcome, out of scope, support)."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -29,10 +30,13 @@ class ActionAnswerFaq(Action):
         return []
 
 
-class ProfileMessage(Action):
+class ProfileMessage(Action, ABC):
     """Say one of the profile's non-FAQ messages, with its next-step buttons."""
 
-    message = ""
+    @property
+    @abstractmethod
+    def message(self) -> str:
+        """The profile message to say: welcome, out_of_scope or support."""
 
     def name(self) -> Text:
         return f"action_{self.message}"

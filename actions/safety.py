@@ -24,13 +24,13 @@ class ActionCrisisResponse(Action):
         p = profile()
         level = _entity(tracker, "crisis_level", ACUTE)  # unknown level: assume the worst
         reason = _entity(tracker, "crisis_reason", "unspecified")
-        lifeline = {"title": f"Chat at {p.crisis.lifeline_chat_url}", "url": p.crisis.lifeline_chat_url}
         if level == CONCERN:
             escalate(tracker.sender_id, kind="concern", reason=reason, priority=PRIORITY_CONCERN)
             dispatcher.utter_message(text=p.concern_text, buttons=[PERSON_BUTTON])
         else:
             escalate(tracker.sender_id, kind="crisis", reason=reason, priority=PRIORITY_CRISIS)
-            dispatcher.utter_message(text=p.crisis_text, custom={"crisis": True, "links": [lifeline]})
+            # Plain text on purpose: every channel can show it, and the widget links the URL.
+            dispatcher.utter_message(text=p.crisis_text)
             dispatcher.utter_message(text=p.crisis_followup, buttons=[PERSON_BUTTON])
         # End whatever form was running; the person can start it again if they choose.
         return [ActiveLoop(None)] if tracker.active_loop_name else []

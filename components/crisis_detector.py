@@ -2,8 +2,8 @@
 
 Either signal triggers: the spaCy rule matcher in bot.safety (deterministic, high recall)
 or the trained `crisis` intent being the classifier's best guess with at least
-`classifier_threshold` confidence (config.yml), even when the FallbackClassifier judged the
-message too uncertain for anything else. The result overrides the intent, so the
+`classifier_threshold` confidence (config.yml), unless the rules found an idiom or a
+past/policy marker in the message. The result overrides the intent, so the
 crisis rule wins over every form, fallback and FAQ; the level ("acute" / "concern") and
 the reason travel as entities so the action can choose its answer without the text.
 """
@@ -51,9 +51,12 @@ class CrisisDetector(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = message.get(TEXT) or ""
-            detection = self.detector.detect(text)
-            if detection is None and _classifier_says_crisis(message, self.classifier_threshold):
+            assessment = self.detector.assess(message.get(TEXT) or "")
+            detection = assessment.detection
+            # The classifier is the second net for wording the rules miss; it does not
+            # override the rules' evidence of an idiom or a past/policy mention.
+            if (detection is None and not assessment.mitigated
+                    and _classifier_says_crisis(message, self.classifier_threshold)):
                 detection = Detection(ACUTE, "classifier", "")
             if detection is not None:
                 _mark_crisis(message, detection)

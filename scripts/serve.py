@@ -22,9 +22,10 @@ def main() -> int:
     # SIGTERM (docker stop, kill) behaves like Ctrl-C: stop every child, then exit.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        print("Starting the action server and the Rasa server (loading the model takes a while)…")
+        print("Starting the action server, the Rasa server and the website (loading the model takes a while)…")
         stack.start(echo=True)
-        print(f"\nReady. Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
+        print(f"\nReady. Website with the chat widget: http://localhost:{env['WEB_PORT']}/\n"
+              f"Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
               f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\nCtrl-C stops everything.")
         return stack.wait()
     except KeyboardInterrupt:

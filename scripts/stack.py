@@ -25,6 +25,7 @@ MODEL = ROOT / "models" / "latest.tar.gz"
 DEFAULTS: Dict[str, str] = {
     "RASA_PORT": "5005",
     "ACTION_PORT": "5055",
+    "WEB_PORT": "8000",
     "RASA_ENDPOINTS": "endpoints.yml",
     "TRACKER_SQLITE_PATH": str(ROOT / "var" / "tracker.db"),
     "RASA_TELEMETRY_ENABLED": "false",
@@ -69,6 +70,10 @@ class Stack:
         return f"http://127.0.0.1:{self.env['RASA_PORT']}"
 
     @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}"
+
+    @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.env['ACTION_PORT']}"
 
@@ -90,6 +95,12 @@ class Stack:
                  "--endpoints", env["RASA_ENDPOINTS"], "--model", str(MODEL)],
                 f"{self.rasa_url}/status?token={env['RASA_AUTH_TOKEN']}",
                 logs / "rasa.log",
+            ),
+            Process(
+                "website",
+                [str(VENV_BIN / "python"), "scripts/web.py", "--port", env["WEB_PORT"]],
+                f"{self.web_url}/healthz",
+                logs / "web.log",
             ),
         ]
 

@@ -34,6 +34,7 @@ def stack(tmp_path_factory):
     env = environment({
         "RASA_PORT": str(_free_port()),
         "ACTION_PORT": str(_free_port()),
+        "WEB_PORT": str(_free_port()),
         "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
         "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
         "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
@@ -44,3 +45,50 @@ def stack(tmp_path_factory):
     running = Stack(env, log_dir=state / "log").start()
     yield running
     running.stop()
+
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            headless=True,
+            # The machine's network is closed: keep Chromium from calling home.
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def new_page(browser, request):
+    """Pages in fresh, isolated browser contexts; a screenshot of each is saved on failure."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for i, context in enumerate(contexts):
+            for j, page in enumerate(context.pages):
+                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}-{j}.png"), full_page=True)
+    for context in contexts:
+        context.close()

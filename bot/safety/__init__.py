@@ -35,6 +35,12 @@ class PatternError(ValueError):
 
 
 @dataclass(frozen=True)
+class Assessment:
+    detection: Optional["Detection"]
+    mitigated: bool  # an idiom or a past/policy marker is present
+
+
+@dataclass(frozen=True)
 class Detection:
     level: str  # "acute" or "concern"
     reason: str  # the pattern group that matched, e.g. "suicidal"; never message text
@@ -112,10 +118,19 @@ class CrisisDetector:
         return [(self.nlp.vocab.strings[mid], s, e) for mid, s, e in matcher(doc)]
 
     def detect(self, text: str) -> Optional[Detection]:
+        return self.assess(text).detection
+
+    def assess(self, text: str) -> "Assessment":
+        """The detection, plus whether the text holds an idiom or a past/policy marker:
+        evidence that a statistical classifier's crisis guess should not override."""
         if not text or not text.strip():
-            return None
+            return Assessment(None, False)
         doc = self.nlp(self.normalize(text))
         vetoes = self._spans("not_crisis", doc)
+        mitigated = bool(vetoes) or bool(self._spans("downgrade", doc))
+        return Assessment(self._detect(doc, vetoes), mitigated)
+
+    def _detect(self, doc, vetoes) -> Optional[Detection]:
 
         def vetoed(start: int, end: int) -> bool:
             return any(s < end and start < e for _, s, e in vetoes)

@@ -1,0 +1,240 @@
+/*
+ * Website chat widget for the intake assistant. One tag embeds it:
+ *   <script src="https://assistant.example.org/static/widget.js"
+ *           data-server-url="https://assistant.example.org:5005" defer></script>
+ * It talks to Rasa's socket.io channel (socket.io client 4, vendored by `make web`),
+ * keeps the conversation for the life of the browser tab (sessionStorage: a shared
+ * computer does not keep it after the tab closes), and loads nothing from third parties.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) return;
+  var serverUrl = (script.dataset.serverUrl || window.location.origin).replace(/\/$/, "");
+  var staticBase = script.src.replace(/[^/]*$/, "");
+  var title = script.dataset.title || "Questions? Chat with us";
+  var storeKey = "iop-chat:" + serverUrl;
+  var TYPING_QUIET_MS = 700;
+
+  var state = load();
+  var socket = null;
+  var els = {};
+  var typingTimer = null;
+
+  function load() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(storeKey) || "null");
+      if (saved && Array.isArray(saved.messages)) return saved;
+    } catch (e) { /* storage unavailable or corrupt: start fresh */ }
+    return { sessionId: null, messages: [], open: false, greeted: false };
+  }
+
+  function save() {
+    try { window.sessionStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ }
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { node.appendChild(c); });
+    return node;
+  }
+
+  // Text is inserted as text nodes; only URLs and the crisis numbers become links.
+  var LINKABLE = /(https?:\/\/[^\s)]+[^\s).,;:!?])|\b(988|911)\b/g;
+  function renderText(container, text) {
+    var last = 0;
+    text.replace(LINKABLE, function (match, url, phone, offset) {
+      container.appendChild(document.createTextNode(text.slice(last, offset)));
+      var a = url
+        ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url })
+        : el("a", { href: "tel:" + phone, text: phone });
+      container.appendChild(a);
+      last = offset + match.length;
+      return match;
+    });
+    container.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function build() {
+    var style = el("link", { rel: "stylesheet", href: staticBase + "widget.css" });
+    document.head.appendChild(style);
+
+    els.launcher = el("button", {
+      type: "button", class: "iop-chat-launcher", "aria-expanded": "false",
+      "aria-controls": "iop-chat-panel", text: title,
+    });
+    els.close = el("button", { type: "button", class: "iop-chat-close", "aria-label": "Close chat", text: "×" });
+    els.log = el("div", {
+      class: "iop-chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+      "aria-label": "Conversation", tabindex: "0",
+    });
+    els.typing = el("div", { class: "iop-chat-typing", hidden: "", "aria-hidden": "true" },
+      [el("span"), el("span"), el("span")]);
+    els.status = el("div", { class: "iop-chat-visually-hidden", role: "status", "aria-live": "polite" });
+    els.input = el("input", {
+      id: "iop-chat-input", type: "text", autocomplete: "off", maxlength: "1000",
+      placeholder: "Type your question…",
+    });
+    els.send = el("button", { type: "submit", class: "iop-chat-send", text: "Send" });
+    els.form = el("form", { class: "iop-chat-form" }, [
+      el("label", { for: "iop-chat-input", class: "iop-chat-visually-hidden", text: "Your message" }),
+      els.input, els.send,
+    ]);
+    els.panel = el("div", {
+      id: "iop-chat-panel", class: "iop-chat-panel", role: "dialog",
+      "aria-label": "Chat with the program assistant", hidden: "",
+    }, [
+      el("div", { class: "iop-chat-header" }, [el("h2", { text: title }), els.close]),
+      el("p", { class: "iop-chat-notice" }, [
+        document.createTextNode("Not an emergency service. In a crisis, call or text "),
+        el("a", { href: "tel:988", text: "988" }),
+        document.createTextNode(" or call "),
+        el("a", { href: "tel:911", text: "911" }),
+        document.createTextNode("."),
+      ]),
+      els.log, els.typing, els.status, els.form,
+    ]);
+    // Restore the tab's history before the log is live, so it is not read out again.
+    state.messages.forEach(renderMessage);
+    var root = el("div", { class: "iop-chat" }, [els.panel, els.launcher]);
+    document.body.appendChild(root);
+
+    els.launcher.addEventListener("click", function () { setOpen(!state.open); });
+    els.close.addEventListener("click", function () { setOpen(false); els.launcher.focus(); });
+    els.panel.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { setOpen(false); els.launcher.focus(); }
+    });
+    els.form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = els.input.value.trim();
+      if (!text) return;
+      els.input.value = "";
+      send(text, text);
+    });
+
+    setOpen(state.open);
+  }
+
+  function setOpen(open) {
+    state.open = open;
+    save();
+    els.panel.hidden = !open;
+    els.launcher.setAttribute("aria-expanded", String(open));
+    els.launcher.classList.toggle("iop-chat-launcher-open", open);
+    if (open) {
+      connect();
+      els.input.focus();
+      scrollDown();
+    }
+  }
+
+  function renderMessage(m) {
+    var bubble = el("div", { class: "iop-chat-msg iop-chat-" + m.from });
+    if (m.from === "bot") bubble.appendChild(el("span", { class: "iop-chat-visually-hidden", text: "Assistant: " }));
+    else bubble.appendChild(el("span", { class: "iop-chat-visually-hidden", text: "You: " }));
+    if (m.text) {
+      var p = el("p");
+      renderText(p, m.text);
+      bubble.appendChild(p);
+    }
+    if (m.buttons && m.buttons.length) {
+      var group = el("div", { class: "iop-chat-buttons", role: "group", "aria-label": "Suggested replies" });
+      m.buttons.forEach(function (b) {
+        var button = el("button", { type: "button", class: "iop-chat-button", text: b.title });
+        if (m.answered) button.disabled = true;
+        button.addEventListener("click", function () {
+          m.answered = true;
+          save();
+          Array.prototype.forEach.call(group.querySelectorAll("button"), function (x) { x.disabled = true; });
+          send(b.payload, b.title);
+        });
+        group.appendChild(button);
+      });
+      bubble.appendChild(group);
+    }
+    els.log.appendChild(bubble);
+    scrollDown();
+  }
+
+  function scrollDown() { els.log.scrollTop = els.log.scrollHeight; }
+
+  function addMessage(m) {
+    state.messages.push(m);
+    save();
+    renderMessage(m);
+  }
+
+  function showTyping(on) {
+    els.typing.hidden = !on;
+    els.status.textContent = on ? "The assistant is typing" : "";
+  }
+
+  function send(payload, shown) {
+    if (shown !== null) addMessage({ from: "user", text: shown });
+    showTyping(true);
+    connect(function () {
+      socket.emit("user_uttered", { message: payload, session_id: state.sessionId });
+    });
+  }
+
+  function onBotMessage(data) {
+    var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
+      return { title: b.title, payload: b.payload };
+    });
+    if (data.text || buttons.length) addMessage({ from: "bot", text: data.text || "", buttons: buttons });
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { showTyping(false); }, TYPING_QUIET_MS);
+    showTyping(true);
+  }
+
+  var pending = [];
+  function connect(then) {
+    if (then) pending.push(then);
+    if (socket && state.sessionId && socket.connected) return flush();
+    if (socket) return;
+    withSocketIo(function (io) {
+      socket = io(serverUrl, { path: "/socket.io", transports: ["websocket", "polling"] });
+      socket.on("connect", function () {
+        socket.emit("session_request", { session_id: state.sessionId });
+      });
+      socket.on("session_confirm", function (data) {
+        var id = typeof data === "string" ? data : data && data.session_id;
+        if (id) state.sessionId = id;
+        save();
+        if (!state.greeted) {
+          state.greeted = true;
+          save();
+          showTyping(true);
+          socket.emit("user_uttered", { message: "/greet", session_id: state.sessionId });
+        }
+        flush();
+      });
+      socket.on("bot_uttered", onBotMessage);
+      socket.on("connect_error", function () {
+        showTyping(false);
+        els.status.textContent = "Connection problem, retrying…";
+      });
+    });
+  }
+
+  function flush() {
+    if (!state.sessionId || !socket || !socket.connected) return;
+    var run = pending;
+    pending = [];
+    run.forEach(function (fn) { fn(); });
+  }
+
+  function withSocketIo(callback) {
+    if (window.io) return callback(window.io);
+    var tag = el("script", { src: staticBase + "vendor/socket.io.min.js" });
+    tag.onload = function () { callback(window.io); };
+    document.head.appendChild(tag);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", build);
+  else build();
+})();
