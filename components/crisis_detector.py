@@ -53,23 +53,39 @@ class CrisisDetector(GraphComponent):
         for message in messages:
             assessment = self.detector.assess(message.get(TEXT) or "")
             detection = assessment.detection
-            # The classifier is the second net for wording the rules miss; it does not
-            # override the rules' evidence of an idiom or a past/policy mention.
-            if (detection is None and not assessment.mitigated
-                    and _classifier_says_crisis(message, self.classifier_threshold)):
-                detection = Detection(ACUTE, "classifier", "")
+            if detection is None and _classifier_top_is_crisis(message):
+                # The classifier is the second net for wording the rules miss: it counts
+                # when it is confident and the rules found no idiom or past/policy marker.
+                # Otherwise its guess is withdrawn, so the crisis rule only ever runs on
+                # a decision made here.
+                if not assessment.mitigated and _crisis_confidence(message) >= self.classifier_threshold:
+                    detection = Detection(ACUTE, "classifier", "")
+                else:
+                    _withdraw_crisis(message)
             if detection is not None:
                 _mark_crisis(message, detection)
         return messages
 
 
-def _classifier_says_crisis(message: Message, threshold: float) -> bool:
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT]
-    return (
-        bool(ranking)
-        and ranking[0].get("name") == CRISIS_INTENT
-        and float(ranking[0].get("confidence") or 0.0) >= threshold
-    )
+def _ranking(message: Message) -> List[Dict[str, Any]]:
+    return [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT]
+
+
+def _classifier_top_is_crisis(message: Message) -> bool:
+    ranking = _ranking(message)
+    return bool(ranking) and ranking[0].get("name") == CRISIS_INTENT
+
+
+def _crisis_confidence(message: Message) -> float:
+    return float(_ranking(message)[0].get("confidence") or 0.0)
+
+
+def _withdraw_crisis(message: Message) -> None:
+    """Not a crisis after all: treat the message as not understood (two-stage fallback)."""
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
+    if (message.get(INTENT) or {}).get("name") == CRISIS_INTENT:
+        message.set(INTENT, {"name": FALLBACK_INTENT, "confidence": 1.0}, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
 
 def _mark_crisis(message: Message, detection: Detection) -> None:

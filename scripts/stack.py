@@ -125,7 +125,9 @@ class Stack:
     def _wait_healthy(self, proc: Process, deadline: float) -> None:
         while time.monotonic() < deadline:
             if proc.popen.poll() is not None:
-                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}; see {proc.log_path}")
+                tail = _tail(proc.log_path)
+                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}; "
+                                   f"end of {proc.log_path}:\n{tail}")
             try:
                 with urllib.request.urlopen(proc.health_url, timeout=2) as response:
                     if 200 <= response.status < 300:
@@ -184,3 +186,10 @@ def _signal_group(proc: Process, sig: int) -> None:
         os.killpg(proc.popen.pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -33,6 +33,18 @@ def tracker(stack, sender: str) -> Dict:
     return response.json()
 
 
+def start_fallback_loop(stack, sender: str) -> List[Dict]:
+    """Put a conversation inside the two-stage fallback loop, as a low-confidence message
+    would, but deterministically (which words fall under the threshold changes per model)."""
+    response = httpx.post(f"{stack.rasa_url}/conversations/{sender}/trigger_intent",
+                          params={"token": stack.env["RASA_AUTH_TOKEN"]},
+                          json={"name": "nlu_fallback"}, timeout=60)
+    assert 200 <= response.status_code < 300, response.text
+    body = response.json()
+    assert body["tracker"]["active_loop"].get("name") == "action_two_stage_fallback"
+    return body["messages"]
+
+
 def parallel(fn: Callable[[T], object], items: Iterable[T], workers: int = 4) -> list:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))

@@ -5,7 +5,7 @@ import yaml
 
 from bot.handoff import for_conversation
 from bot.profile import DEFAULT_PATH, load_profile
-from tests.e2e import new_sender, say, texts, tracker
+from tests.e2e import new_sender, say, start_fallback_loop, texts, tracker
 
 pytestmark = pytest.mark.e2e
 PROFILE = load_profile()
@@ -54,13 +54,19 @@ def test_talk_to_a_person_queues_a_request(stack):
     assert [r.kind for r in records] == ["request"]
 
 
-def test_gibberish_starts_the_two_stage_fallback(stack):
+def test_unclear_input_never_gets_an_invented_answer(stack):
+    said = texts(say(stack, new_sender(), "zxqv blorf wub"))[0]
+    assert said in (PROFILE.fallback.did_you_mean, PROFILE.out_of_scope_text)
+
+
+def test_two_stage_fallback_asks_then_answers_a_clear_question(stack):
     sender = new_sender()
-    messages = say(stack, sender, "zxqv blorf wub")
+    messages = start_fallback_loop(stack, sender)
     assert texts(messages)[0] == PROFILE.fallback.did_you_mean
-    assert tracker(stack, sender)["active_loop"].get("name") == "action_two_stage_fallback"
+    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
     # A clear question ends the loop and is answered.
     assert texts(say(stack, sender, "how big are the groups"))[0] == PROFILE.answer("group_size")
+    assert not tracker(stack, sender)["active_loop"].get("name")
 
 
 def test_http_api_needs_the_token(stack):

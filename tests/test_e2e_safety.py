@@ -12,16 +12,13 @@ import yaml
 
 from bot.handoff import PRIORITY_CRISIS, for_conversation
 from bot.profile import load_profile
-from tests.e2e import new_sender, parallel, say, texts, tracker
+from tests.e2e import new_sender, parallel, say, start_fallback_loop, texts, tracker
 
 pytestmark = pytest.mark.e2e
 PROFILE = load_profile()
 SET = yaml.safe_load((Path(__file__).parent / "data" / "crisis_set.yml").read_text())
 CRISIS = [c["text"] for c in SET["crisis"]]
 NEGATIVES = [n["text"] for n in SET["hard_negatives"]]
-
-# Reaches the two-stage fallback ("Did you mean …?") reliably.
-UNCLEAR = "zxqv blorf wub"
 
 
 def got_crisis_answer(messages) -> bool:
@@ -42,8 +39,7 @@ def test_recall_as_the_first_message(stack):
 def test_recall_in_the_middle_of_the_fallback_loop(stack):
     def mid_loop(text):
         sender = new_sender("loop")
-        first = say(stack, sender, UNCLEAR)
-        assert texts(first)[0] == PROFILE.fallback.did_you_mean  # the loop really is active
+        assert texts(start_fallback_loop(stack, sender))[0] == PROFILE.fallback.did_you_mean
         return got_crisis_answer(say(stack, sender, text))
 
     missed = [t for t, ok in zip(CRISIS, parallel(mid_loop, CRISIS)) if not ok]
@@ -66,8 +62,7 @@ def test_lower_risk_mentions_get_the_gentle_answer(stack):
 
 def test_one_escalation_per_crisis_message_and_the_loop_is_interrupted(stack):
     sender = new_sender("esc")
-    say(stack, sender, UNCLEAR)
-    assert tracker(stack, sender)["active_loop"].get("name") == "action_two_stage_fallback"
+    start_fallback_loop(stack, sender)
     assert got_crisis_answer(say(stack, sender, "i want to end my life tonight"))
     assert not tracker(stack, sender)["active_loop"].get("name")
     records = for_conversation(sender, stack.env["DATABASE_URL"])
