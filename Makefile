@@ -52,8 +52,9 @@ nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 thres
 core-test: $(STAMP) $(MODEL) ## Test stories through the trained model
 	$(RASA) test core --stories tests/stories --model $(MODEL) --out results/core --fail-on-prediction-errors
 
-bench: $(STAMP) .env $(MODEL) ## Training time, start time, latency, memory (not part of test)
+bench: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## Training, start, latency, memory, widget (not part of test)
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_widget.py
 
 $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 	$(RASA) train --domain domain.yml --config config.yml --data data --out models --fixed-model-name latest
