@@ -86,3 +86,12 @@ def test_editing_the_profile_changes_the_answer_without_retraining(stack, tmp_pa
     finally:
         stack.restart_actions({"PROGRAM_PROFILE": ""})
     assert "capped at 10" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]
+
+
+def test_what_people_type_stays_out_of_the_server_logs(stack):
+    secret = "my name is Zebediah Quartermaine and my member id is ZQ99871"
+    say(stack, new_sender(), secret)
+    say(stack, new_sender(), "i want to kill myself, Zebediah here")
+    for proc in stack.processes:
+        log = proc.log_path.read_text(errors="replace")
+        assert "Zebediah" not in log and "ZQ99871" not in log, proc.name
