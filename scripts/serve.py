@@ -19,7 +19,9 @@ def main() -> int:
         print(f"Program profile is not valid: {exc}", file=sys.stderr)
         return 2
     stack = Stack(env)
-    # SIGTERM (docker stop, kill) behaves like Ctrl-C: stop every child, then exit.
+    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs, and
+    # SIGTERM (docker stop, kill) likewise: stop every child, then exit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         print("Starting the action server, the Rasa server and the website (loading the model takes a while)…")
