@@ -108,11 +108,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for proc in self.plan():
-                out = None if echo else open(proc.log_path, "ab")
-                proc.popen = subprocess.Popen(
-                    proc.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own process group: stop() reaches grandchildren
-                )
+                self._spawn(proc, echo)
                 self.processes.append(proc)
             deadline = time.monotonic() + timeout
             for proc in self.processes:
@@ -143,12 +139,16 @@ class Stack:
         proc = next(p for p in self.processes if p.name == "action server")
         _signal_group(proc, signal.SIGTERM)
         proc.popen.wait(timeout=15)
-        fresh = next(p for p in self.plan() if p.name == "action server")
-        proc.popen = subprocess.Popen(
-            fresh.args, cwd=ROOT, env=self.env, stdout=open(proc.log_path, "ab"),
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        proc.args = next(p for p in self.plan() if p.name == "action server").args
+        self._spawn(proc)
         self._wait_healthy(proc, time.monotonic() + 60)
+
+    def _spawn(self, proc: Process, echo: bool = False) -> None:
+        out = None if echo else open(proc.log_path, "ab")
+        proc.popen = subprocess.Popen(
+            proc.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: stop() reaches grandchildren
+        )
 
     def wait(self) -> int:
         """Block until a child exits (or Ctrl-C); return its exit code."""

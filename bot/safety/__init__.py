@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
 import yaml
@@ -151,8 +151,6 @@ class CrisisDetector:
             return Detection(CONCERN, reason, doc[start:end].text)
         return None
 
-    def detect_many(self, texts: Iterable[str]) -> List[Optional[Detection]]:
-        return [self.detect(t) for t in texts]
 
 
 def _pipeline():
