@@ -9,6 +9,9 @@ TRAINING_INPUTS := domain.yml config.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+# `rasa test` reads endpoints.yml too: without this its SQLite tracker file was created
+# under the literal name "${TRACKER_SQLITE_PATH}" in the project root.
+export TRACKER_SQLITE_PATH ?= var/tracker.db
 
 WIDGET_VENDOR := web/static/vendor/socket.io.min.js
 CHROMIUM := /usr/bin/chromium

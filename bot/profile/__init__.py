@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import string
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import yaml
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Extra, ValidationError, conint, validator
 
 DEFAULT_PATH = Path(__file__).with_name("program.yml")
@@ -108,8 +110,69 @@ class CostFacts(_Strict):
     max_usd: PositiveInt
 
 
+# How the assistant handles each plan type: check it in real time, hand it to a
+# coordinator, or explain kindly that the program is not in network.
+PLAN_TYPES = ("ppo", "hmo", "epo", "pos", "medicaid", "medicare")
+PLAN_HANDLING = ("verify", "coordinator", "not_accepted")
+US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
+).split()
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class InsuranceFacts(_Strict):
     ppo_covers: List[str]
+    plans: Dict[str, str]
+
+    @validator("plans")
+    def every_plan_type_handled(cls, plans):
+        for plan, handling in plans.items():
+            if plan not in PLAN_TYPES:
+                raise ValueError(f"unknown plan type '{plan}' (expected one of {', '.join(PLAN_TYPES)})")
+            if handling not in PLAN_HANDLING:
+                raise ValueError(f"{plan}: '{handling}' is not one of {', '.join(PLAN_HANDLING)}")
+        missing = [p for p in PLAN_TYPES if p not in plans]
+        if missing:
+            raise ValueError(f"missing plan type(s) {', '.join(missing)}")
+        return plans
+
+
+class IntakeFacts(_Strict):
+    """When intake assessments can be booked with the built-in scheduler."""
+
+    time_zone: str
+    slot_minutes: PositiveInt
+    buffer_minutes: conint(ge=0)
+    min_lead_hours: conint(ge=0)
+    horizon_days: PositiveInt
+    # Per weekday, a list of "HH:MM-HH:MM" windows in the program's time zone.
+    hours: Dict[str, List[str]]
+    holidays: List[date] = []
+    assessment: str  # what happens in the assessment
+    join: str  # how to join it
+
+    @validator("time_zone")
+    def known_time_zone(cls, tz):
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{tz}'") from None
+        return tz
+
+    @validator("hours")
+    def windows_are_valid(cls, hours):
+        for day, windows in hours.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday '{day}' (expected {', '.join(WEEKDAYS)})")
+            for window in windows:
+                try:
+                    start, end = (time.fromisoformat(t.strip()) for t in window.split("-"))
+                except ValueError:
+                    raise ValueError(f"{day}: '{window}' is not HH:MM-HH:MM") from None
+                if end <= start:
+                    raise ValueError(f"{day}: '{window}' ends before it starts")
+        return hours
 
 
 class PetFacts(_Strict):
@@ -139,6 +202,7 @@ class SoberActivityFacts(_Strict):
 
 class Facts(_Strict):
     program: ProgramFacts
+    licensed_states: List[str]  # two-letter codes of the states where clients may live
     groups: GroupFacts
     schedule: ScheduleFacts
     length_weeks: Range
@@ -151,6 +215,14 @@ class Facts(_Strict):
     technology: TechnologyFacts
     missed_sessions: MissedSessionFacts
     sober_activities: SoberActivityFacts
+    intake: IntakeFacts
+
+    @validator("licensed_states")
+    def states_are_codes(cls, states):
+        bad = [s for s in states if s not in US_STATES]
+        if bad:
+            raise ValueError(f"not a two-letter US state code: {', '.join(bad)}")
+        return states
 
 
 class Message(_Strict):

@@ -5,6 +5,8 @@ on first use; records are keyed by conversation today and by person once intakes
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -40,6 +42,27 @@ class Escalation(Base):
     status = Column(String(16), nullable=False, default="open")
 
 
+# Each capability keeps its tables in its own models module (on the shared Base); all are
+# imported before the tables are created.
+MODEL_MODULES = (
+    "bot.consent.models",
+    "bot.flows.models",
+    "bot.screening.models",
+    "bot.coverage.models",
+    "bot.scheduling.models",
+)
+
+
+def _import_models() -> None:
+    for name in MODEL_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # the capability's package is not there at all
+            found = False
+        if found:
+            importlib.import_module(name)
+
+
 _engines: dict = {}
 _lock = threading.Lock()
 
@@ -51,6 +74,7 @@ def engine(url: Optional[str] = None) -> Engine:
             eng = create_engine(url, future=True, pool_pre_ping=True)
             if url.startswith("sqlite"):
                 event.listen(eng, "connect", _sqlite_pragmas)
+            _import_models()
             Base.metadata.create_all(eng)
             _engines[url] = eng
         return _engines[url]

@@ -1,0 +1,77 @@
+"""PHI encryption at rest: Fernet (AES-128-CBC + HMAC-SHA256) from the `cryptography` library.
+
+The key comes from PHI_ENCRYPTION_KEY in `.env` (several keys separated by commas rotate:
+the first encrypts, all decrypt). In development (APP_ENV=development, the default for
+`make run`) a key is generated once under var/; anywhere else a missing key stops start-up.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any, Optional
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.types import Text, TypeDecorator
+
+from bot.config import ROOT
+
+DEV_KEY_PATH = ROOT / "var" / "phi-dev.key"
+
+
+class MissingKeyError(RuntimeError):
+    """No usable encryption key; the message says what to set."""
+
+
+def _load_keys() -> list:
+    raw = os.environ.get("PHI_ENCRYPTION_KEY", "").strip()
+    if not raw:
+        if os.environ.get("APP_ENV", "development").strip() != "development":
+            raise MissingKeyError(
+                "PHI_ENCRYPTION_KEY is not set. Outside development every screening, coverage "
+                "check and booking is encrypted with it: generate one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` "
+                "and put it in .env.")
+        DEV_KEY_PATH.parent.mkdir(exist_ok=True)
+        if not DEV_KEY_PATH.exists():
+            DEV_KEY_PATH.write_bytes(Fernet.generate_key())
+            DEV_KEY_PATH.chmod(0o600)
+        raw = DEV_KEY_PATH.read_text().strip()
+    try:
+        return [Fernet(k.strip().encode()) for k in raw.split(",") if k.strip()]
+    except (ValueError, TypeError):
+        raise MissingKeyError("PHI_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).") from None
+
+
+@lru_cache(maxsize=1)
+def cipher() -> MultiFernet:
+    return MultiFernet(_load_keys())
+
+
+def check_key() -> None:
+    """Fail fast at start-up (action server, make run) rather than on the first PHI write."""
+    cipher()
+
+
+def encrypt(value: Any) -> str:
+    return cipher().encrypt(json.dumps(value, default=str).encode()).decode()
+
+
+def decrypt(token: str) -> Any:
+    try:
+        return json.loads(cipher().decrypt(token.encode()))
+    except InvalidToken:
+        raise MissingKeyError("A stored PHI field cannot be decrypted with the configured key(s).") from None
+
+
+class EncryptedJSON(TypeDecorator):
+    """A column holding any JSON value, stored as a Fernet token (never plain text)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[Any], dialect) -> Optional[str]:
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value: Optional[str], dialect) -> Optional[Any]:
+        return None if value is None else decrypt(value)
