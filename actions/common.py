@@ -7,6 +7,11 @@ from typing import Dict, List
 from bot.profile import PERSON, Profile, load_profile
 
 PERSON_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
+FLOW_BUTTONS = {
+    "screening": {"title": "Am I a good fit?", "payload": "/start_screening"},
+    "check_insurance": {"title": "Check my insurance", "payload": "/check_insurance"},
+    "book": {"title": "Book an assessment", "payload": "/book_appointment"},
+}
 
 
 @lru_cache(maxsize=1)
@@ -19,6 +24,8 @@ def buttons(steps: List[str]) -> List[Dict[str, str]]:
     """Buttons for the next steps named in the profile (topics or `person`)."""
     p = profile()
     return [
-        PERSON_BUTTON if step == PERSON else {"title": p.title(step), "payload": f"/faq_{step}"}
+        PERSON_BUTTON if step == PERSON
+        else FLOW_BUTTONS[step] if step in FLOW_BUTTONS
+        else {"title": p.title(step), "payload": f"/faq_{step}"}
         for step in steps
     ]

@@ -9,7 +9,12 @@ from typing import Tuple
 
 class NotUnderstood(ValueError):
     """An answer that could not be understood. str(exc) explains, kindly and briefly, what
-    kind of answer is expected ("Please pick one of the options, or type a number 0-3.")."""
+    kind of answer is expected ("Please pick one of the options, or type a number 0-3.").
+
+    `counts_as_failure = False` for a step that narrows the question (e.g. "which of these
+    insurers?") rather than a failure to understand."""
+
+    counts_as_failure = True
 
 
 @dataclass(frozen=True)

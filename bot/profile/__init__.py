@@ -41,6 +41,8 @@ TOPICS = (
     "medication",
 )
 PERSON = "person"  # the "Talk to a person" button
+# Buttons that start a flow instead of answering a topic.
+FLOW_STEPS = ("screening", "check_insurance", "book")
 MESSAGES = ("welcome", "out_of_scope", "support")  # replies that are not FAQ topics
 
 
@@ -330,7 +332,7 @@ class Profile:
 
 def _check_next(where: str, steps: List[str]) -> None:
     for step in steps:
-        if step != PERSON and step not in TOPICS:
+        if step != PERSON and step not in TOPICS and step not in FLOW_STEPS:
             raise ProfileError(f"{where}.next: unknown button '{step}'")
 
 

@@ -1,0 +1,204 @@
+"""The insurance check as a flow: insurer, plan type, member ID, policyholder, then a
+real-time eligibility check (bot.coverage) explained in plain words.
+
+Plan types the program does not verify in real time follow the profile (`insurance.plans`):
+a coordinator checks them, or we explain kindly that the plan is not accepted. An insurer
+that says a field is wrong gets one chance to correct it; an insurer that is not answering
+becomes a follow-up for the coordinators.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, List, Optional
+
+from bot import coverage
+from bot.flows.base import NotUnderstood, Option, Question
+from bot.flows.engine import PERSON, Context, Flow, Reply
+
+BOOK = Option("Book an assessment", "/book_appointment")
+PLAN_OPTIONS = tuple(Option(t, t) for t in ("PPO", "HMO", "EPO", "POS", "Medicaid", "Medicare", "Not sure"))
+RELATION_OPTIONS = (Option("My own plan", "my own"), Option("My spouse's or partner's", "spouse"),
+                    Option("My parent's", "parent"))
+FIX_TEXT = {
+    "member_id": "Your insurer couldn't find that member ID. Could you check your card and type it again?",
+    "dob": "Your insurer has a different date of birth for the policyholder. Could you type it again?",
+    "name": "Your insurer couldn't match the policyholder's name. Please type it exactly as on the card.",
+}
+FIELDS_FOR_FIX = {
+    "member_id": ("coverage.member_id",),
+    "dob": ("coverage.subscriber_dob",),
+    "name": ("coverage.subscriber_first", "coverage.subscriber_last"),
+}
+NOT_SURE_HELP = "It's usually printed on the front of your card (for example “PPO” or “HMO”)."
+
+
+def _q(key: str, text: str, options=(), help: str = "", skippable: bool = False) -> Question:
+    return Question(key=key, text=text, options=tuple(options), help=help, skippable=skippable)
+
+
+class CoverageFlow(Flow):
+    name = "coverage"
+    title = "the insurance check"
+
+    def intro(self, state: dict, ctx: Context) -> List[Reply]:
+        return [Reply("I'll check your benefits with your insurer right now. Have your insurance "
+                      "card handy; it takes about a minute.")]
+
+    # --- which question now ---------------------------------------------------------------
+
+    def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
+        a = state.get("answers", {})
+        if state.get("finished"):
+            return None
+        if "coverage.insurer" not in a:
+            if state.get("candidates"):
+                return _q("coverage.insurer", "Which one is it?",
+                          [Option(c["name"], c["name"]) for c in state["candidates"]] +
+                          [Option("Not listed", "Not listed")],
+                          help="Choose the company printed on your card.")
+            return _q("coverage.insurer", "Which insurance company is your plan with? (the name on your card)",
+                      [Option(n, n) for n in ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")]
+                      + [Option("I don't have insurance", "self-pay")],
+                      help="For example Aetna, Cigna, Humana or Blue Cross.")
+        if "coverage.plan_type" not in a:
+            return _q("coverage.plan_type", "What type of plan is it?", PLAN_OPTIONS, help=NOT_SURE_HELP)
+        fields = [
+            ("coverage.member_id", "What's the member ID on your card?", (),
+             "It's usually on the front, labelled “Member ID” or “ID #”."),
+            ("coverage.relation", "Whose plan is it?", RELATION_OPTIONS, ""),
+            ("coverage.subscriber_first", "What is the policyholder's first name, as on the card?", (), ""),
+            ("coverage.subscriber_last", "And their last name?", (), ""),
+            ("coverage.subscriber_dob", "The policyholder's date of birth? (for example 04/27/1985)", (),
+             "Month, day and year, like 04/27/1985 or April 27 1985."),
+        ]
+        if a.get("coverage.relation", "self") != "self":
+            fields += [
+                ("coverage.patient_first", "Now about you: your first name?", (), ""),
+                ("coverage.patient_last", "Your last name?", (), ""),
+                ("coverage.patient_dob", "Your date of birth?", (), "Month, day and year, like 04/27/1985."),
+            ]
+        for key, text, options, help in fields:
+            if key not in a:
+                return _q(key, text, options, help)
+        return None
+
+    # --- reading answers ------------------------------------------------------------------
+
+    def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
+        key = question.key
+        if key == "coverage.insurer":
+            if text.strip().lower() in ("not listed", "other", "none of these"):
+                return {"name": "other", "payer_id": ""}
+            try:
+                if coverage.parse_plan_type(text) == "self_pay":
+                    return {"name": "self-pay", "payer_id": ""}
+            except NotUnderstood:
+                pass
+            found = coverage.match_payer(text)
+            if len(found) == 1:
+                return {"name": found[0].name, "payer_id": found[0].payer_id}
+            if len(found) > 1:
+                state["candidates"] = [{"name": p.name, "payer_id": p.payer_id} for p in found[:5]]
+                raise _Narrowed()
+            raise NotUnderstood("I couldn't find that insurer in my list.")
+        if key == "coverage.plan_type":
+            return coverage.parse_plan_type(text)
+        if key == "coverage.member_id":
+            return coverage.parse_member_id(text)
+        if key == "coverage.relation":
+            return coverage.parse_relation(text)
+        if key.endswith("_dob"):
+            return coverage.parse_dob(text).isoformat()
+        return coverage.parse_name(text)
+
+    def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
+        a = state.setdefault("answers", {})
+        a[question.key] = value
+        if question.key == "coverage.insurer":
+            state.pop("candidates", None)
+            if value["name"] in ("self-pay", "other"):
+                return self._route(value["name"] if value["name"] == "other" else "self_pay", state, ctx)
+        if question.key == "coverage.plan_type":
+            handling = "verify" if value == "not_sure" else (
+                "self_pay" if value == "self_pay" else ctx.profile.facts.insurance.plans[value])
+            if handling != "verify":
+                return self._route(handling, state, ctx)
+        if self.next_question(state, ctx) is None and not state.get("finished"):
+            return self._check(state, ctx)
+        return []
+
+    # --- outcomes ---------------------------------------------------------------------------
+
+    def _route(self, handling: str, state: dict, ctx: Context) -> List[Reply]:
+        state["finished"] = True
+        f = ctx.profile.facts
+        plan = str(state["answers"].get("coverage.plan_type", "")).upper()
+        if handling == "coordinator":
+            coverage.request_followup(ctx.conversation_id, reason=f"plan_{plan.lower()}", db_url=ctx.db_url)
+            text = (f"{plan} plans often need a referral or authorisation first, so one of our intake "
+                    f"coordinators will check your benefits personally and contact you "
+                    f"({f.program.coordinator_hours}).")
+        elif handling == "not_accepted":
+            text = (f"I'm sorry: our program isn't able to accept {plan.title()} plans right now. "
+                    f"Self-pay usually costs ${f.cost.min_usd:,} to ${f.cost.max_usd:,}, and a coordinator "
+                    f"can talk through options, including programs that do accept your plan.")
+        elif handling == "other":
+            coverage.request_followup(ctx.conversation_id, reason="insurer_not_listed", db_url=ctx.db_url)
+            text = ("No problem. One of our intake coordinators will check your insurance personally "
+                    "and contact you.")
+        else:  # self-pay
+            text = (f"That's okay. Without insurance, the program usually costs ${f.cost.min_usd:,} to "
+                    f"${f.cost.max_usd:,}, depending on how long you attend and the care you need. A "
+                    f"coordinator can go over payment options with you.")
+        return [Reply(text)]
+
+    def _check(self, state: dict, ctx: Context) -> List[Reply]:
+        a = state["answers"]
+        request = _request(a)
+        result = coverage.check_coverage(request, coverage.client_from_env())
+        coverage.record_check(ctx.conversation_id, request, result, db_url=ctx.db_url)
+        fields = FIELDS_FOR_FIX.get(result.error_field or "")
+        if result.status == "error" and fields and state.get("corrections", 0) < 1:
+            state["corrections"] = state.get("corrections", 0) + 1
+            for key in fields:
+                a.pop(key, None)
+            return [Reply(FIX_TEXT[result.error_field])]
+        state["finished"] = True
+        state["status"] = result.status
+        if result.status in ("error", "unavailable"):
+            coverage.request_followup(ctx.conversation_id, reason=f"coverage_{result.status}",
+                                      db_url=ctx.db_url)
+        return [Reply(text) for text in result.messages()]
+
+    def finish(self, state: dict, ctx: Context) -> List[Reply]:
+        if state.get("status") == "active":
+            return [Reply("Would you like to book your intake assessment?", [BOOK, PERSON])]
+        return [Reply("Anything else I can help with?", [BOOK, PERSON])]
+
+
+class _Narrowed(NotUnderstood):
+    """Several insurers match: ask which (not counted as a failure)."""
+
+    counts_as_failure = False
+
+    def __init__(self):
+        super().__init__("A few insurers match that name.")
+
+
+def _request(a: dict) -> "coverage.CoverageRequest":
+    from bot.coverage.payers import default_directory
+
+    payer = default_directory().by_id(a["coverage.insurer"]["payer_id"])
+    dependent = a.get("coverage.relation", "self") != "self"
+    return coverage.CoverageRequest(
+        payer=payer,
+        plan_type=a.get("coverage.plan_type"),
+        member_id=a["coverage.member_id"],
+        first_name=a["coverage.subscriber_first"],
+        last_name=a["coverage.subscriber_last"],
+        dob=date.fromisoformat(a["coverage.subscriber_dob"]),
+        relation=a.get("coverage.relation", "self"),
+        patient_first_name=a.get("coverage.patient_first") if dependent else None,
+        patient_last_name=a.get("coverage.patient_last") if dependent else None,
+        patient_dob=date.fromisoformat(a["coverage.patient_dob"]) if dependent else None,
+    )

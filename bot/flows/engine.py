@@ -1,0 +1,229 @@
+"""One engine for every question-and-answer flow: screening, insurance check, booking.
+
+A flow says which question comes next from the answers so far, how to read an answer, and
+what to say at the end; the engine does the rest, the same way for all of them:
+consent first, answers kept (encrypted) between turns, a kind re-ask with an explanation
+when an answer is not understood, "skip" or "talk to a person" after two failures, an
+FAQ answered in the middle without losing the place, "finish later" and resume.
+
+The Rasa adapter (actions/flow.py) calls `start`, `handle` and `current`.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+
+from bot import consent
+from bot.flows.base import NotUnderstood, Option, Question
+from bot.flows.models import FlowDraft
+from bot.handoff import PRIORITY_REQUEST, escalate
+from bot.profile import Profile
+from bot.store import session
+
+PERSON = Option("Talk to a person", "/request_human")
+SKIP = Option("Skip this question", "Skip this question")
+MAX_FAILURES = 2
+FAQ_CONFIDENCE = 0.6  # an unparseable answer this sure to be a question is answered as one
+
+_PAUSE = re.compile(
+    r"^(?:can i |could i |i'?ll |i will |i want to |i'?d like to |let me |let'?s )?"
+    r"(?:finish|continue|do|complete) (?:this |it |the rest )?later\b|"
+    r"^(?:pause|stop|quit|exit|cancel|not now|later|take a break|stop for now|i need to go|i have to go|gotta go)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: List[Option] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    say: List[Reply]
+    active: bool  # a question is waiting for an answer (the form goes on)
+
+
+@dataclass
+class Context:
+    conversation_id: str
+    profile: Profile
+    db_url: Optional[str] = None
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+
+class Flow(ABC):
+    name: str  # e.g. "screening"
+    title: str  # how we name it to the person: "the screening"
+    needs_consent = True
+
+    def intro(self, state: dict, ctx: Context) -> List[Reply]:
+        """Said once, when the flow starts (after consent, if any)."""
+        return []
+
+    @abstractmethod
+    def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
+        """The question to ask now, from the state; None when there is nothing left."""
+
+    @abstractmethod
+    def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
+        """The answer's value; raises NotUnderstood with a kind explanation."""
+
+    def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
+        """Keep the answer (and act on it: call an API, book…). Returns what to say."""
+        state.setdefault("answers", {})[question.key] = value
+        return []
+
+    def skip(self, question: Question, state: dict, ctx: Context) -> List[Reply]:
+        return self.store(question, SKIPPED, state, ctx)
+
+    @abstractmethod
+    def finish(self, state: dict, ctx: Context) -> List[Reply]:
+        """Nothing left to ask: save the result and say what happens next."""
+
+
+SKIPPED = "__skipped__"
+
+
+class Engine:
+    def __init__(self, flows: Dict[str, Flow]):
+        self.flows = flows
+
+    # --- the three calls the Rasa adapter makes ---------------------------------------
+
+    def start(self, name: str, ctx: Context) -> Turn:
+        flow = self.flows[name]
+        draft = self._latest(ctx, name, ("active", "paused"))
+        say: List[Reply] = []
+        if draft is None:
+            self._pause_others(ctx, name)
+            draft_state: dict = {}
+            if flow.needs_consent and consent.given(ctx.conversation_id, ctx.db_url) is None:
+                draft_state["awaiting_consent"] = True
+                say.append(Reply(consent.CONSENT.text))
+            else:
+                say += flow.intro(draft_state, ctx)
+            draft = self._save(ctx, None, name, "active", draft_state, 0)
+        else:
+            self._pause_others(ctx, name)
+            say.append(Reply(f"Welcome back! Let's pick up {flow.title} where you left off."))
+            draft = self._save(ctx, draft.id, name, "active", draft.state, draft.failures)
+        return self._advance(flow, draft.id, draft.state, 0, say, ctx)
+
+    def current(self, ctx: Context) -> Optional[Tuple[Question, int]]:
+        """The question waiting for an answer, and how often it was not understood."""
+        draft = self._latest(ctx, None, ("active",))
+        if draft is None:
+            return None
+        flow = self.flows[draft.flow]
+        q = self._question(flow, draft.state, ctx)
+        return (q, draft.failures) if q else None
+
+    def handle(self, text: str, intent: str, confidence: float, ctx: Context) -> Turn:
+        draft = self._latest(ctx, None, ("active",))
+        if draft is None:
+            return Turn([], False)
+        flow = self.flows[draft.flow]
+        state, failures = draft.state, draft.failures
+        question = self._question(flow, state, ctx)
+        if question is None:  # nothing was waiting: close it properly
+            return self._advance(flow, draft.id, state, 0, [], ctx)
+        clean = text.strip()
+
+        if intent == "request_human" or clean == PERSON.value:
+            self._save(ctx, draft.id, flow.name, "paused", state, 0)
+            escalate(ctx.conversation_id, kind="request", reason=f"asked_for_person_in_{flow.name}",
+                     priority=PRIORITY_REQUEST, db_url=ctx.db_url)
+            return Turn([Reply(ctx.profile.contact_text),
+                         Reply(f"Your answers are saved; say “continue {flow.title}” any time to go on.")], False)
+        if _PAUSE.search(clean) and question.key != consent.QUESTION_KEY:
+            self._save(ctx, draft.id, flow.name, "paused", state, 0)
+            return Turn([Reply(f"Of course. I've saved your answers so far. Whenever you're ready, "
+                               f"say “continue {flow.title}” and we'll pick up at the same question.",
+                               [Option(f"Continue {flow.title}", "/resume_flow")])], False)
+        if clean == SKIP.value and question.skippable and failures >= MAX_FAILURES:
+            say = (flow.skip(question, state, ctx))
+            return self._advance(flow, draft.id, state, 0, say, ctx)
+
+        try:
+            value = (consent.parse(clean) if question.key == consent.QUESTION_KEY
+                     else flow.parse(question, clean, state, ctx))
+        except NotUnderstood as exc:
+            topic = intent[4:] if intent.startswith("faq_") else ""
+            if topic and confidence >= FAQ_CONFIDENCE and topic in ctx.profile.answers:
+                self._save(ctx, draft.id, flow.name, "active", state, failures)
+                return Turn([Reply(ctx.profile.answer(topic)), Reply("Now, back to where we were:")], True)
+            failures += 1 if exc.counts_as_failure else 0
+            self._save(ctx, draft.id, flow.name, "active", state, failures)
+            explain = str(exc)
+            if exc.counts_as_failure and failures >= MAX_FAILURES:
+                explain += (" " + question.help if question.help else "") + (
+                    " If you'd rather, you can skip this question or talk to a person."
+                    if question.skippable else " If you'd rather, you can talk to a person.")
+            return Turn([Reply(explain)], True)
+
+        if question.key == consent.QUESTION_KEY:
+            state.pop("awaiting_consent", None)
+            if not value:
+                self._save(ctx, draft.id, flow.name, "declined", {}, 0)
+                return Turn([Reply(consent.CONSENT.declined, [PERSON])], False)
+            consent.record(ctx.conversation_id, ctx.db_url)
+            say = [Reply("Thank you.")] + flow.intro(state, ctx)
+        else:
+            say = flow.store(question, value, state, ctx)
+        return self._advance(flow, draft.id, state, 0, say, ctx)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _question(self, flow: Flow, state: dict, ctx: Context) -> Optional[Question]:
+        if state.get("awaiting_consent"):
+            return consent.question()
+        return flow.next_question(state, ctx)
+
+    def _advance(self, flow: Flow, draft_id: int, state: dict, failures: int,
+                 say: List[Reply], ctx: Context) -> Turn:
+        if self._question(flow, state, ctx) is not None:
+            self._save(ctx, draft_id, flow.name, "active", state, failures)
+            return Turn(say, True)
+        say = say + flow.finish(state, ctx)
+        self._save(ctx, draft_id, flow.name, "done", state, 0)
+        return Turn(say, False)
+
+    def _latest(self, ctx: Context, name: Optional[str], statuses) -> Optional[FlowDraft]:
+        with session(ctx.db_url) as s:
+            query = select(FlowDraft).where(FlowDraft.conversation_id == ctx.conversation_id,
+                                            FlowDraft.status.in_(statuses))
+            if name:
+                query = query.where(FlowDraft.flow == name)
+            return s.execute(query.order_by(FlowDraft.updated_at.desc(), FlowDraft.id.desc())).scalars().first()
+
+    def _pause_others(self, ctx: Context, name: str) -> None:
+        with session(ctx.db_url) as s:
+            for d in s.execute(select(FlowDraft).where(
+                    FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.status == "active",
+                    FlowDraft.flow != name)).scalars():
+                d.status = "paused"
+
+    def _save(self, ctx: Context, draft_id: Optional[int], name: str, status: str, state: dict,
+              failures: int) -> FlowDraft:
+        with session(ctx.db_url) as s:
+            draft = s.get(FlowDraft, draft_id) if draft_id else None
+            if draft is None:
+                draft = FlowDraft(conversation_id=ctx.conversation_id, flow=name)
+                s.add(draft)
+            draft.status, draft.failures = status, failures
+            draft.state = dict(state)  # a new object, so SQLAlchemy sees the change
+            question = self._question(self.flows[name], state, ctx) if status == "active" else None
+            draft.question_key = question.key if question else None
+            s.flush()
+            return draft
+
+    def paused(self, ctx: Context) -> Optional[str]:
+        """The flow this conversation paused most recently, to resume on "continue"."""
+        draft = self._latest(ctx, None, ("paused", "active"))
+        return draft.flow if draft else None

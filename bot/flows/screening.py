@@ -1,0 +1,50 @@
+"""The pre-admission screening as a flow: fit questions and instruments from bot.screening,
+then a recommendation (never a diagnosis) and the next steps it offers."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, List, Optional
+
+from bot import consent, screening
+from bot.flows.base import Option, Question
+from bot.flows.engine import PERSON, Context, Flow, Reply
+from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, escalate
+
+NEXT_STEPS = {
+    "check_insurance": Option("Check my insurance", "/check_insurance"),
+    "book": Option("Book an assessment", "/book_appointment"),
+    "person": PERSON,
+}
+
+
+class ScreeningFlow(Flow):
+    name = "screening"
+    title = "the screening"
+
+    def intro(self, state: dict, ctx: Context) -> List[Reply]:
+        return [Reply("Let's start. There are about 30 short questions; most take one tap. "
+                      "You can say “finish later” at any point, and ask me a question in between.")]
+
+    def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
+        return screening.next_question(state.get("answers", {}), ctx.profile.facts.licensed_states)
+
+    def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
+        return screening.parse_answer(question.key, text)
+
+    def finish(self, state: dict, ctx: Context) -> List[Reply]:
+        answers = state.get("answers", {})
+        states = ctx.profile.facts.licensed_states
+        given = consent.given(ctx.conversation_id, ctx.db_url)
+        consent_at = given.given_at if given else datetime.now(timezone.utc)
+        screening.save_screening(ctx.conversation_id, answers, consent.CONSENT.version, consent_at,
+                                 db_url=ctx.db_url)
+        rec = screening.recommend(answers, states)
+        if rec.level == "crisis":
+            escalate(ctx.conversation_id, kind="crisis", reason="asq_acute", priority=PRIORITY_CRISIS,
+                     db_url=ctx.db_url)
+            return [Reply(ctx.profile.crisis_text), Reply(ctx.profile.crisis_followup, [PERSON])]
+        if rec.coordinator_review:
+            escalate(ctx.conversation_id, kind="review", reason=f"screening_{rec.level}",
+                     priority=PRIORITY_CONCERN, db_url=ctx.db_url)
+        buttons = [NEXT_STEPS[o] for o in rec.offer if o in NEXT_STEPS]
+        return [Reply(rec.text, buttons or [PERSON])]
