@@ -1,0 +1,49 @@
+"""Intake-assessment scheduling: offer slots, book, find, reschedule, cancel, call back.
+
+Two calendars behind one interface (`Scheduler`): the built-in one (the profile's
+`facts.intake` hours, bookings in the app database, no double booking by a database
+constraint) and Cal.com API v2 (`CalComScheduler`). `scheduler_from_env()` picks Cal.com when
+CALCOM_API_KEY is set. No Rasa imports: the actions are thin adapters to this package.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from bot.scheduling.builtin import BuiltInScheduler
+from bot.scheduling.calcom import CalComScheduler
+from bot.scheduling.callbacks import request_callback
+from bot.scheduling.contact import (format_slot, parse_dob, parse_email, parse_phone,
+                                    parse_time_zone, zone_for_state)
+from bot.scheduling.core import (Booking, BookingNotFound, BookingRequest, Scheduler,
+                                 SchedulerUnavailable, SchedulingError, Slot, SlotTaken)
+from bot.scheduling.ics import to_ics
+
+__all__ = [
+    "Slot", "Booking", "SlotTaken", "BookingNotFound", "SchedulerUnavailable", "SchedulingError",
+    "Scheduler", "BookingRequest", "BuiltInScheduler", "CalComScheduler", "scheduler_from_env",
+    "zone_for_state", "parse_time_zone", "parse_phone", "parse_email", "parse_dob",
+    "format_slot", "to_ics", "request_callback",
+]
+
+
+def scheduler_from_env(intake_facts, db_url: Optional[str] = None) -> Scheduler:
+    """CalComScheduler when CALCOM_API_KEY is set (CALCOM_EVENT_TYPE_ID then required),
+    else BuiltInScheduler on the profile's intake hours."""
+    prefix = os.environ.get("BOOKING_CODE_PREFIX", "").strip() or "IOP"
+    key = os.environ.get("CALCOM_API_KEY", "").strip()
+    if not key:
+        return BuiltInScheduler(intake_facts, db_url=db_url, code_prefix=prefix)
+    event_type = os.environ.get("CALCOM_EVENT_TYPE_ID", "").strip()
+    if not event_type.isdigit():
+        raise ValueError("CALCOM_API_KEY is set but CALCOM_EVENT_TYPE_ID is missing or not a number")
+    return CalComScheduler(
+        api_key=key,
+        base_url=os.environ.get("CALCOM_BASE_URL", "").strip() or "https://api.cal.com",
+        event_type_id=int(event_type),
+        timeout=float(os.environ.get("CALCOM_TIMEOUT", "").strip() or 10),
+        db_url=db_url,
+        horizon_days=intake_facts.horizon_days,
+        slot_minutes=intake_facts.slot_minutes,
+        code_prefix=prefix,
+    )
