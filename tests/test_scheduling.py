@@ -334,8 +334,9 @@ def test_request_callback_stores_encrypted_and_returns_id(db_url):
         row = s.get(Callback, first)
         assert row.contact["phone"] == "+15125550142" and row.best_times == "mornings"
         assert row.status == "open"
-    with pytest.raises(ValueError):
-        request_callback("c1", "mornings", db_url=db_url)
+    bare = request_callback("c1", "reschedule: none of the offered times", db_url=db_url)
+    with store.session(db_url) as s:
+        assert s.get(Callback, bare).contact == {"phone": None, "email": None, "time_zone": None}
 
 
 # --- .ics ---------------------------------------------------------------------------------

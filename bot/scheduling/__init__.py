@@ -46,4 +46,5 @@ def scheduler_from_env(intake_facts, db_url: Optional[str] = None) -> Scheduler:
         horizon_days=intake_facts.horizon_days,
         slot_minutes=intake_facts.slot_minutes,
         code_prefix=prefix,
+        fallback_email=os.environ.get("CALCOM_FALLBACK_EMAIL", "").strip() or None,
     )

@@ -57,12 +57,14 @@ class CalComScheduler(Scheduler):
     def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL,
                  event_type_id: int = 0, timeout: float = 10.0, db_url: Optional[str] = None,
                  horizon_days: int = 21, slot_minutes: int = 60, code_prefix: str = "IOP",
+                 fallback_email: Optional[str] = None,
                  transport: Optional[httpx.BaseTransport] = None):
         if not api_key:
             raise ValueError("CalComScheduler needs an API key (CALCOM_API_KEY)")
         if not event_type_id:
             raise ValueError("CalComScheduler needs an event type id (CALCOM_EVENT_TYPE_ID)")
         self.event_type_id = int(event_type_id)
+        self.fallback_email = fallback_email
         self.horizon_days = horizon_days
         self.slot_minutes = slot_minutes
         self.client = httpx.Client(
@@ -127,9 +129,12 @@ class CalComScheduler(Scheduler):
         return sorted(set(slots))[:limit]
 
     def book(self, slot: Slot, request: BookingRequest) -> Booking:
-        if not request.email:
-            raise ValueError("Cal.com needs the attendee's email address")
-        attendee = {"name": request.name, "email": request.email, "timeZone": request.time_zone}
+        email = request.email or self.fallback_email
+        if not email:
+            # Cal.com requires attendee.email; ask for one when `requires_email`, or set
+            # CALCOM_FALLBACK_EMAIL (e.g. the intake inbox) for people who have none.
+            raise SchedulerUnavailable("Cal.com needs an email address for the attendee.")
+        attendee = {"name": request.name, "email": email, "timeZone": request.time_zone}
         if request.phone:
             attendee["phoneNumber"] = request.phone
         payload = self._call("POST", "/v2/bookings", BOOKINGS_VERSION, "create booking", body={

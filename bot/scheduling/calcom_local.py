@@ -48,6 +48,12 @@ class CalComLocalServer(ThreadingHTTPServer):
         self.failures: List[Tuple[str, float]] = []  # ("status", 500) / ("delay", 3.0)
         self.requests: List[Tuple[str, str, Optional[str]]] = []  # (method, path, version)
 
+    def handle_error(self, request, client_address):
+        import sys
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up (timeout tests)
+        super().handle_error(request, client_address)
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
@@ -136,6 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
                             "path": self.path, "error": {"code": str(status), "message": message}})
 
     def _body(self) -> dict:
+        if hasattr(self, "_cached_body"):
+            return self._cached_body
+        self._cached_body = self._read_body()
+        return self._cached_body
+
+    def _read_body(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
         if not length:
             return {}
@@ -167,6 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes -------------------------------------------------------------------------
     def do_GET(self):
+        self._cached_body = self._read_body()
         url = urlparse(self.path)
         if url.path == "/v2/slots":
             return self._slots(parse_qs(url.query))
@@ -179,6 +192,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, "Not found")
 
     def do_POST(self):
+        # Always drain the body (the connection is kept alive); one handler serves many requests.
+        self._cached_body = self._read_body()
         path = urlparse(self.path).path
         if path == "/_control":
             return self._control()

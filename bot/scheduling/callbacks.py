@@ -10,9 +10,9 @@ from bot.scheduling.models import Callback
 def request_callback(conversation_id: str, best_times: str, phone: Optional[str] = None,
                      email: Optional[str] = None, db_url: Optional[str] = None,
                      time_zone: Optional[str] = None) -> int:
-    """Store a call-back request (contact and best times encrypted); returns its id."""
-    if not phone and not email:
-        raise ValueError("a call-back needs a phone number or an email address")
+    """Store a call-back request (contact and best times encrypted); returns its id.
+    Without phone or email the coordinator finds the person through the conversation
+    (or their booking, looked up by conversation id)."""
     with store.session(db_url) as s:
         row = Callback(conversation_id=conversation_id, best_times=best_times or "",
                        contact={"phone": phone, "email": email, "time_zone": time_zone},
