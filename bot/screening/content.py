@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import yaml
-from pydantic import BaseModel, Extra, StrictBool, StrictInt, ValidationError, conint, validator
+from pydantic import BaseModel, Extra, StrictBool, StrictInt, StrictStr, ValidationError, conint, validator
+
+# Phrases are StrictStr: YAML reads a bare `no`, `yes`, `y`, `n`, `on` or `off` as a boolean,
+# which must be an error naming the key (quote it), not a silent "False".
+Phrases = List[StrictStr]
 
 HERE = Path(__file__).resolve().parent
 INSTRUMENTS_DIR = HERE / "instruments"
@@ -75,16 +79,16 @@ Numbers = Optional[NumberRule]
 
 
 class ScoredOption(_Strict):
-    title: str
+    title: StrictStr
     value: StrictInt
-    synonyms: List[str] = []
+    synonyms: Phrases = []
     groups: List[str] = []
 
 
 class FitOption(_Strict):
-    title: str
+    title: StrictStr
     value: Union[StrictBool, StrictInt, str]
-    synonyms: List[str] = []
+    synonyms: Phrases = []
     groups: List[str] = []
 
 
@@ -238,13 +242,13 @@ class FitFile(_Strict):
 
 
 class ParsingFile(_Strict):
-    groups: Dict[str, List[str]]
+    groups: Dict[str, Phrases]
     numbers: Dict[str, conint(ge=0)]
     tens: Dict[str, conint(ge=20)]
-    question_words: List[str]
+    question_words: Phrases
     question_min_words: conint(ge=1)
     fuzzy_cutoff: float
-    states: Dict[str, List[str]]
+    states: Dict[str, Phrases]
 
     @validator("fuzzy_cutoff")
     def cutoff_range(cls, cutoff):

@@ -108,7 +108,7 @@ def recommend(screening: Screening, texts: RecommendFile, answers: Mapping[str, 
             need.append(f"{titles[inst_id]}: {words}" + (f", score {sc['total']}" if inst_id == "auditc" else ""))
     reasons.extend(need)
     incomplete = [titles[i] for i, sc in scores.items() if sc.get("asked", True) and not sc.get("complete")]
-    if incomplete:
+    if incomplete and not stop:
         reasons.append("not every question answered: " + ", ".join(incomplete))
 
     missing = []
