@@ -446,6 +446,7 @@ def test_scheduler_from_env(db_url, monkeypatch):
     sched = scheduler_from_env(facts(), db_url)
     assert isinstance(sched, CalComScheduler) and sched.event_type_id == 42
     assert str(sched.client.base_url).startswith("http://127.0.0.1:9")
+    assert scheduler_from_env(facts(), db_url) is sched  # one HTTP client per configuration
     monkeypatch.setenv("CALCOM_EVENT_TYPE_ID", "")
     with pytest.raises(ValueError):
         scheduler_from_env(facts(), db_url)

@@ -8,6 +8,7 @@ CALCOM_API_KEY is set. No Rasa imports: the actions are thin adapters to this pa
 from __future__ import annotations
 
 import os
+import threading
 from typing import Optional
 
 from bot.scheduling.builtin import BuiltInScheduler
@@ -37,7 +38,7 @@ def scheduler_from_env(intake_facts, db_url: Optional[str] = None) -> Scheduler:
     event_type = os.environ.get("CALCOM_EVENT_TYPE_ID", "").strip()
     if not event_type.isdigit():
         raise ValueError("CALCOM_API_KEY is set but CALCOM_EVENT_TYPE_ID is missing or not a number")
-    return CalComScheduler(
+    settings = dict(
         api_key=key,
         base_url=os.environ.get("CALCOM_BASE_URL", "").strip() or "https://api.cal.com",
         event_type_id=int(event_type),
@@ -48,3 +49,13 @@ def scheduler_from_env(intake_facts, db_url: Optional[str] = None) -> Scheduler:
         code_prefix=prefix,
         fallback_email=os.environ.get("CALCOM_FALLBACK_EMAIL", "").strip() or None,
     )
+    # One client (connection pool) per configuration: flows call this on every turn.
+    cache_key = tuple(sorted(settings.items()))
+    with _lock:
+        if cache_key not in _calcom_clients:
+            _calcom_clients[cache_key] = CalComScheduler(**settings)
+        return _calcom_clients[cache_key]
+
+
+_calcom_clients: dict = {}
+_lock = threading.Lock()
