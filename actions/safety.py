@@ -32,5 +32,6 @@ class ActionCrisisResponse(Action):
             # Plain text on purpose: every channel can show it, and the widget links the URL.
             dispatcher.utter_message(text=p.crisis_text)
             dispatcher.utter_message(text=p.crisis_followup, buttons=[PERSON_BUTTON])
-        # End whatever form was running; the person can start it again if they choose.
-        return [ActiveLoop(None)] if tracker.active_loop_name else []
+        # End whatever form was running; the person can start it again if they choose
+        # (a flow's answers stay saved). Always emitted, as the crisis rule expects.
+        return [ActiveLoop(None)]

@@ -48,3 +48,77 @@ def start_fallback_loop(stack, sender: str) -> List[Dict]:
 def parallel(fn: Callable[[T], object], items: Iterable[T], workers: int = 4) -> list:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))
+
+
+def buttons(message: Dict) -> List[str]:
+    return [b["payload"] for b in message.get("buttons") or []]
+
+
+class ScreeningUser:
+    """A scripted person doing the screening through the REST channel.
+
+    It computes the question it expects next from the same content the bot uses
+    (bot.screening), checks the bot asked exactly that, and answers from `answers_for`
+    (typed phrasings or a button's value). Counts turns; stops at the recommendation.
+    """
+
+    def __init__(self, stack, sender: str, answers_for: Callable[[str], str]):
+        from bot.profile import load_profile
+
+        self.stack, self.sender, self.answers_for = stack, sender, answers_for
+        self.states = load_profile().facts.licensed_states
+        self.answers: Dict = {}
+        self.turns = 0
+        self.last: List[Dict] = []
+
+    def send(self, text: str) -> List[Dict]:
+        self.turns += 1
+        self.last = say(self.stack, self.sender, text)
+        return self.last
+
+    def expected(self):
+        from bot.screening import next_question
+
+        return next_question(self.answers, self.states)
+
+    def answer_current(self) -> List[Dict]:
+        from bot.screening import parse_answer
+
+        question = self.expected()
+        asked = texts(self.last)
+        assert question is not None and question.text in asked, (question, asked)
+        text = self.answers_for(question.key)
+        self.answers[question.key] = parse_answer(question.key, text)
+        return self.send(text)
+
+    def start(self) -> List[Dict]:
+        from bot.consent import CONSENT
+
+        said = texts(self.send("/start_screening"))
+        assert CONSENT.text in said and CONSENT.text_part2 in said, said
+        return self.send(CONSENT.agree)
+
+    def run_to_end(self, limit: int = 60) -> List[Dict]:
+        while self.expected() is not None and limit:
+            self.answer_current()
+            limit -= 1
+        return self.last
+
+
+IOP_FIT_ANSWERS = {
+    "fit.age": "I'm 34", "fit.state": "I live in Texas", "fit.for_whom": "just me",
+    "fit.withdrawal_alcohol": "no", "fit.withdrawal_meds": "nope", "fit.withdrawal_seizures": "No",
+    "fit.safe_housing": "yes", "fit.safe_at_home": "yeah", "fit.device_private": "Yes",
+    "fit.hours": "yes", "sex": "female", "phq9.9": "not at all",
+}
+
+
+def iop_fit_answer(key: str) -> str:
+    """Moderately severe depression and mild anxiety, no substance use, safe at home."""
+    if key in IOP_FIT_ANSWERS:
+        return IOP_FIT_ANSWERS[key]
+    if key.startswith("phq9."):
+        return "more than half the days" if int(key.split(".")[1]) % 2 else "2"
+    if key.startswith("gad7."):
+        return "a few days"
+    return "never"  # AUDIT-C frequency, the drug question

@@ -65,7 +65,7 @@ def test_acute_crisis_answers_988_and_911_records_one_escalation_and_ends_the_lo
 def test_concern_gets_the_gentle_answer_and_a_lower_priority_record(db_url):
     messages, events = run(ActionCrisisResponse(), tracker("crisis_concern"))
     assert [m["text"] for m in messages] == [profile().concern_text]
-    assert events == []
+    assert events == [ActiveLoop(None)]
     records = for_conversation("test-concern", db_url)
     assert [(r.kind, r.priority) for r in records] == [("concern", PRIORITY_CONCERN)]
 

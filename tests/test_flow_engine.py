@@ -1,0 +1,134 @@
+"""The flow engine on its own: consent first, re-asks, skip after two failures, an FAQ in
+the middle, finish later and resume, a person on request. A tiny two-question flow stands
+in for the real ones (they have their own tests)."""
+from typing import Any, List, Optional
+
+import pytest
+
+from bot import consent
+from bot.flows.base import NotUnderstood, Option, Question
+from bot.flows.engine import PERSON, SKIP, SKIPPED, Context, Engine, Flow, Reply
+from bot.handoff import for_conversation
+from bot.profile import load_profile
+
+PROFILE = load_profile()
+
+
+class Pets(Flow):
+    name, title = "pets", "the pet questions"
+
+    def next_question(self, state, ctx) -> Optional[Question]:
+        a = state.get("answers", {})
+        if "count" not in a:
+            return Question("count", "How many pets?", (Option("None", "0"),), help="A number, like 2.")
+        if "kind" not in a:
+            return Question("kind", "Dog or cat?", (Option("Dog", "dog"), Option("Cat", "cat")))
+        return None
+
+    def parse(self, question, text, state, ctx) -> Any:
+        if question.key == "count":
+            if not text.isdigit():
+                raise NotUnderstood("Please type a number.")
+            return int(text)
+        if text.lower() not in ("dog", "cat"):
+            raise NotUnderstood("Dog or cat, please.")
+        return text.lower()
+
+    def finish(self, state, ctx) -> List[Reply]:
+        return [Reply(f"Done: {state['answers']}")]
+
+
+@pytest.fixture()
+def run(db_url):
+    engine = Engine({"pets": Pets()})
+    ctx = Context("conv-1", PROFILE, db_url=db_url)
+
+    def say(text, intent="", confidence=0.0):
+        return engine.handle(text, intent, confidence, ctx)
+
+    return engine, ctx, say
+
+
+def asked(engine, ctx):
+    current = engine.current(ctx)
+    return current[0].key if current else None
+
+
+def test_consent_comes_first_and_is_recorded(run):
+    engine, ctx, say = run
+    turn = engine.start("pets", ctx)
+    assert turn.active and turn.say[0].text == consent.CONSENT.text
+    assert asked(engine, ctx) == "consent"
+    assert say("sure").active
+    assert consent.given("conv-1", ctx.db_url).version == consent.CONSENT.version
+    assert asked(engine, ctx) == "count"
+
+
+def test_no_consent_no_questions(run):
+    engine, ctx, say = run
+    engine.start("pets", ctx)
+    turn = say("no thanks")
+    assert not turn.active and turn.say[0].text == consent.CONSENT.declined
+    assert PERSON in turn.say[0].buttons
+    assert engine.current(ctx) is None and consent.given("conv-1", ctx.db_url) is None
+
+
+def test_unclear_answer_is_re_asked_then_skip_and_person_are_offered(run):
+    engine, ctx, say = run
+    engine.start("pets", ctx), say("yes")
+    first = say("lots")
+    assert first.active and first.say[0].text == "Please type a number."
+    assert engine.current(ctx)[1] == 1
+    second = say("many many")
+    assert "skip this question or talk to a person" in second.say[0].text
+    assert "A number, like 2." in second.say[0].text
+    assert engine.current(ctx)[1] == 2
+    assert say(SKIP.value).active
+    assert asked(engine, ctx) == "kind"
+    end = say("cat")
+    assert not end.active and f"'count': '{SKIPPED}'" in end.say[-1].text
+
+
+def test_skip_is_not_offered_before_two_failures(run):
+    engine, ctx, say = run
+    engine.start("pets", ctx), say("yes")
+    say(SKIP.value)
+    assert asked(engine, ctx) == "count"
+
+
+def test_faq_in_the_middle_is_answered_and_the_same_question_waits(run):
+    engine, ctx, say = run
+    engine.start("pets", ctx), say("yes"), say("2")
+    turn = say("how big are the groups?", "faq_group_size", 0.93)
+    assert turn.active and turn.say[0].text == PROFILE.answer("group_size")
+    assert asked(engine, ctx) == "kind" and engine.current(ctx)[1] == 0
+
+
+def test_finish_later_then_resume_at_the_same_question(run):
+    engine, ctx, say = run
+    engine.start("pets", ctx), say("yes"), say("3")
+    turn = say("can I finish this later?")
+    assert not turn.active and "saved" in turn.say[0].text
+    assert engine.current(ctx) is None and engine.paused(ctx) == "pets"
+    back = engine.start("pets", ctx)
+    assert back.active and "pick up" in back.say[0].text
+    assert asked(engine, ctx) == "kind"
+    assert "'count': 3" in say("dog").say[-1].text
+
+
+def test_asking_for_a_person_pauses_and_queues_a_request(run):
+    engine, ctx, say = run
+    engine.start("pets", ctx), say("yes")
+    turn = say("/request_human", "request_human", 1.0)
+    assert not turn.active and turn.say[0].text == PROFILE.contact_text
+    assert [r.kind for r in for_conversation("conv-1", ctx.db_url)] == ["request"]
+
+
+def test_answers_are_encrypted_in_the_database(run, tmp_path):
+    import sqlite3
+
+    engine, ctx, say = run
+    engine.start("pets", ctx), say("yes"), say("7")
+    db = sqlite3.connect(ctx.db_url.replace("sqlite:///", ""))
+    raw = " ".join(str(r) for r in db.execute("select state from flow_drafts"))
+    assert "count" not in raw and raw.count("gAAAAA") == 1  # a Fernet token, not JSON
