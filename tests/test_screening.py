@@ -380,3 +380,13 @@ def test_recommendation_texts_and_reasons():
     assert "18" in rec.text and rec.reasons == ["under 18"]
     rec = recommend({"fit.age": 30, "fit.state": "CA"}, LICENSED)
     assert "licensed" in rec.text and "CA" in rec.reasons[0]
+
+
+def test_plain_python_and_nothing_logged():
+    """No Rasa imports, and no logging or printing of answers anywhere in the package."""
+    for path in SCREENING_DIR.rglob("*.py"):
+        src = path.read_text()
+        assert "import rasa" not in src and "from rasa" not in src, path
+        assert "import logging" not in src and "getLogger" not in src, path
+        if path.name != "__main__.py":
+            assert "print(" not in src, path

@@ -82,7 +82,7 @@ def test_intake_summary(db_url, phi_key):
     assert "PHQ-9 item 9 (thoughts of death or self-harm): Several days (1)" in text
     assert "Which US state do you live in? TX" in text
     assert "Who is the program for? Me and my partner" in text
-    assert "consent screening-v1" in text
+    assert "consent screening-v1 at 2026-05-04 15:30 UTC" in text
 
 
 def test_stopped_and_crisis_rows(db_url, phi_key):

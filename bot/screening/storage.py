@@ -32,8 +32,9 @@ def save_screening(content: Content, texts, conversation_id: str, answers: Mappi
     states = list(licensed_states) if licensed_states is not None else _licensed_states()
     answers = dict(answers)
     rec = recommend(content, texts, answers, states)
-    if consent_at.tzinfo is None:
+    if consent_at.tzinfo is None:  # a naive time is taken to be UTC
         consent_at = consent_at.replace(tzinfo=timezone.utc)
+    consent_at = consent_at.astimezone(timezone.utc)
     row = Row(
         conversation_id=conversation_id,
         person_id=person_id,
@@ -62,6 +63,13 @@ LEVEL_WORDS = {
     "iop_fit": "IOP looks like a fit",
     "lower_level": "lower level of care (e.g. weekly outpatient)",
 }
+
+
+def _utc(when: datetime) -> str:
+    """SQLite hands timestamps back without a zone; they were stored in UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return f"{when.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def _answer_words(content: Content, key: str, value: Any) -> str:
@@ -95,7 +103,7 @@ def intake_summary(content: Content, screening_id: int, db_url: Optional[str] = 
     sid, conv, created, status, cver, cat, level, review = head
     lines = [
         f"Pre-admission screening #{sid} (conversation {conv})",
-        f"Taken {created:%Y-%m-%d %H:%M %Z}; status {status}; consent {cver} at {cat:%Y-%m-%d %H:%M %Z}",
+        f"Taken {_utc(created)}; status {status}; consent {cver} at {_utc(cat)}",
         "This is a screening, not a diagnosis.",
         "",
         f"Recommendation: {LEVEL_WORDS.get(level, level)}" + (" (coordinator review needed)" if review else ""),
