@@ -26,6 +26,7 @@ DEFAULTS: Dict[str, str] = {
     "RASA_PORT": "5005",
     "ACTION_PORT": "5055",
     "WEB_PORT": "8000",
+    "CLEARINGHOUSE_SANDBOX_PORT": "8089",
     "RASA_ENDPOINTS": "endpoints.yml",
     "TRACKER_SQLITE_PATH": str(ROOT / "var" / "tracker.db"),
     "RASA_TELEMETRY_ENABLED": "false",
@@ -43,6 +44,11 @@ def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env.update(os.environ)
     env.update(overrides or {})
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env['ACTION_PORT']}/webhook")
+    if not env.get("CLEARINGHOUSE_URL", "").strip():
+        # No real clearinghouse configured: run the bundled sandbox and point the bot at it.
+        env["CLEARINGHOUSE_URL"] = f"http://127.0.0.1:{env['CLEARINGHOUSE_SANDBOX_PORT']}"
+        env["RUN_CLEARINGHOUSE_SANDBOX"] = "1"
+        env["CLEARINGHOUSE_API_KEY"] = env.get("CLEARINGHOUSE_API_KEY") or "sandbox"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if not env.get("RASA_AUTH_TOKEN"):
         raise SystemExit("RASA_AUTH_TOKEN is not set: copy .env.example to .env (make does this).")
@@ -79,7 +85,14 @@ class Stack:
 
     def plan(self) -> List[Process]:
         env, logs = self.env, self.log_dir
-        return [
+        sandbox = [Process(
+            "clearinghouse sandbox",
+            [str(VENV_BIN / "python"), "-m", "bot.coverage.sandbox", "--port",
+             env["CLEARINGHOUSE_SANDBOX_PORT"]],
+            f"http://127.0.0.1:{env['CLEARINGHOUSE_SANDBOX_PORT']}/health",
+            logs / "clearinghouse.log",
+        )] if env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1" else []
+        return sandbox + [
             Process(
                 "action server",
                 [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",

@@ -35,6 +35,8 @@ def stack(tmp_path_factory):
         "RASA_PORT": str(_free_port()),
         "ACTION_PORT": str(_free_port()),
         "WEB_PORT": str(_free_port()),
+        "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()),
+        "CLEARINGHOUSE_URL": "",
         "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
         "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
         "TRACKER_SQLITE_PATH": str(state / "tracker.db"),

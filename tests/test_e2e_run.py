@@ -36,7 +36,8 @@ def alive(pid: int) -> bool:
 
 def test_ctrl_c_stops_every_child(tmp_path):
     env = dict(os.environ, RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()),
-               WEB_PORT=str(free_port()), RASA_AUTH_TOKEN=secrets.token_urlsafe(8),
+               WEB_PORT=str(free_port()), CLEARINGHOUSE_SANDBOX_PORT=str(free_port()),
+               CLEARINGHOUSE_URL="", RASA_AUTH_TOKEN=secrets.token_urlsafe(8),
                DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
                TRACKER_SQLITE_PATH=str(tmp_path / "tracker.db"))
     env.pop("ACTION_ENDPOINT_URL", None)
@@ -51,7 +52,7 @@ def test_ctrl_c_stops_every_child(tmp_path):
                            json={"sender": "run", "message": "hi"}, timeout=60).json()
         assert reply, "the started assistant answers"
         children = children_of(serve.pid)
-        assert len(children) == 3
+        assert len(children) == 4  # actions, rasa, website, clearinghouse sandbox
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=30) == 0
         time.sleep(1)

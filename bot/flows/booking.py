@@ -265,7 +265,7 @@ class ManageBookingFlow(Flow, SlotPicking):
         if state.get("finished"):
             return None
         if "manage.code" not in a:
-            return _q("manage.code", "What's your confirmation code? (It looks like AB3CD.)",
+            return _q("manage.code", "What's your confirmation code? (It looks like IOP-7KQ2M.)",
                       help="It's in your confirmation message.")
         if "manage.proof" not in a:
             return _q("manage.proof", "To keep your booking private: what's your date of birth, or the "
@@ -289,11 +289,10 @@ class ManageBookingFlow(Flow, SlotPicking):
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
         key, t = question.key, text.strip()
         if key == "manage.code":
-            code = re.sub(r"[\s-]", "", t).upper()
-            code = code.split(":")[-1]
-            if not re.fullmatch(r"[A-Z0-9]{4,12}", code):
+            found = re.search(r"([A-Za-z]{2,5}[\s-]?)?[A-Za-z0-9]{5}\s*$", t)
+            if not found:
                 raise NotUnderstood("That doesn't look like a confirmation code.")
-            return code
+            return found.group(0).strip().upper()
         if key == "manage.proof":
             for parse in (_dob, scheduling.parse_email, scheduling.parse_phone):
                 try:

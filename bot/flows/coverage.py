@@ -9,6 +9,7 @@ becomes a follow-up for the coordinators.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any, List, Optional
 
 from bot import coverage
@@ -155,7 +156,7 @@ class CoverageFlow(Flow):
     def _check(self, state: dict, ctx: Context) -> List[Reply]:
         a = state["answers"]
         request = _request(a)
-        result = coverage.check_coverage(request, coverage.client_from_env())
+        result = coverage.check_coverage(request, _client())
         coverage.record_check(ctx.conversation_id, request, result, db_url=ctx.db_url)
         fields = FIELDS_FOR_FIX.get(result.error_field or "")
         if result.status == "error" and fields and state.get("corrections", 0) < 1:
@@ -165,8 +166,8 @@ class CoverageFlow(Flow):
             return [Reply(FIX_TEXT[result.error_field])]
         state["finished"] = True
         state["status"] = result.status
-        if result.status in ("error", "unavailable"):
-            coverage.request_followup(ctx.conversation_id, reason=f"coverage_{result.status}",
+        if result.needs_followup or result.status == "error":
+            coverage.request_followup(ctx.conversation_id, reason=result.reason or f"coverage_{result.status}",
                                       db_url=ctx.db_url)
         return [Reply(text) for text in result.messages()]
 
@@ -174,6 +175,12 @@ class CoverageFlow(Flow):
         if state.get("status") == "active":
             return [Reply("Would you like to book your intake assessment?", [BOOK, PERSON])]
         return [Reply("Anything else I can help with?", [BOOK, PERSON])]
+
+
+@lru_cache(maxsize=1)
+def _client() -> "coverage.EligibilityClient":
+    # One client per process: its concurrency cap is per client.
+    return coverage.client_from_env()
 
 
 class _Narrowed(NotUnderstood):
@@ -186,9 +193,9 @@ class _Narrowed(NotUnderstood):
 
 
 def _request(a: dict) -> "coverage.CoverageRequest":
-    from bot.coverage.payers import default_directory
+    from bot.coverage.payers import directory
 
-    payer = default_directory().by_id(a["coverage.insurer"]["payer_id"])
+    payer = directory().by_id(a["coverage.insurer"]["payer_id"])
     dependent = a.get("coverage.relation", "self") != "self"
     return coverage.CoverageRequest(
         payer=payer,

@@ -22,19 +22,14 @@ STARTERS = (
 
 
 def flows() -> Dict[str, Flow]:
+    from bot.flows.booking import BookingFlow, ManageBookingFlow
+    from bot.flows.coverage import CoverageFlow
     from bot.flows.screening import ScreeningFlow
 
-    found: Dict[str, Flow] = {"screening": ScreeningFlow()}
-    try:
-        from bot.flows.coverage import CoverageFlow
-        found["coverage"] = CoverageFlow()
-    except ImportError:
-        pass
-    try:
-        from bot.flows.booking import BookingFlow, ManageBookingFlow
-        found["booking"] = BookingFlow()
-        found["reschedule"] = ManageBookingFlow("reschedule")
-        found["cancel"] = ManageBookingFlow("cancel")
-    except ImportError:
-        pass
-    return found
+    return {
+        "screening": ScreeningFlow(),
+        "coverage": CoverageFlow(),
+        "booking": BookingFlow(),
+        "reschedule": ManageBookingFlow("reschedule"),
+        "cancel": ManageBookingFlow("cancel"),
+    }
