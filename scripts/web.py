@@ -29,7 +29,22 @@ class Handler(SimpleHTTPRequestHandler):
             return self._send(200, b"ok", "text/plain")
         if path.startswith("/static/"):
             return super().do_GET()
+        if path.startswith("/calendar/") and path.endswith(".ics"):
+            return self._calendar(path[len("/calendar/"):-len(".ics")])
         return self._send(404, b"not found", "text/plain")
+
+    def _calendar(self, code: str) -> None:
+        """The booking's calendar file; the signed token in the link is the only key."""
+        from urllib.parse import parse_qs, urlsplit
+
+        from bot.profile import load_profile
+        from bot.scheduling.links import calendar_file
+
+        token = (parse_qs(urlsplit(self.path).query).get("t") or [""])[0]
+        body = calendar_file(code, token, load_profile())
+        if body is None:
+            return self._send(404, b"not found", "text/plain")
+        self._send(200, body, "text/calendar; charset=utf-8")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)

@@ -7,6 +7,7 @@ one escalation record and interrupts the active loop.
 """
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -44,6 +45,50 @@ def test_recall_in_the_middle_of_the_fallback_loop(stack):
 
     missed = [t for t, ok in zip(CRISIS, parallel(mid_loop, CRISIS)) if not ok]
     assert missed == [], f"{len(missed)}/{len(CRISIS)} missed"
+
+
+FORMS = {"screening": "/start_screening", "insurance check": "/check_insurance",
+         "booking": "/book_appointment"}
+
+
+@pytest.mark.parametrize("flow", FORMS)
+def test_recall_in_the_middle_of_every_form(stack, flow):
+    """Every crisis message mid-screening; every 8th mid-insurance check and mid-booking
+    (the same form and slot mapping carry all three)."""
+    messages = CRISIS if flow == "screening" else CRISIS[::8]
+
+    def mid_form(text):
+        sender = new_sender("form")
+        say(stack, sender, FORMS[flow])
+        assert texts(say(stack, sender, "I agree"))[0] == "Thank you."
+        return got_crisis_answer(say(stack, sender, text))
+
+    missed = [t for t, ok in zip(messages, parallel(mid_form, messages)) if not ok]
+    assert missed == [], f"{len(missed)}/{len(messages)} missed"
+
+
+def test_nothing_a_button_sends_is_taken_for_a_crisis(stack):
+    """Answer buttons are pressed mid-form all the time; none may ever raise the alarm."""
+    from bot.flows import booking, coverage, engine
+    from bot.consent import question as consent_question
+    from bot.screening import CONTENT, question
+
+    options = list(consent_question().options) + [engine.SKIP]
+    keys = list(CONTENT.fit_questions) + [i.key(n) for i in CONTENT.instruments.values()
+                                          for n in range(1, len(i.items) + 1)]
+    options += [o for key in keys for o in question(key).options]
+    options += [*coverage.PLAN_OPTIONS, *coverage.RELATION_OPTIONS, *booking.CONTACT_OPTIONS,
+                *booking.ZONE_OPTIONS, booking.YES, booking.NO, booking.MORE, booking.NONE_WORK]
+    values = sorted({o.value for o in options if not o.value.startswith("/")})
+
+    def intent(text):
+        response = httpx.post(f"{stack.rasa_url}/model/parse", params={"token": stack.env["RASA_AUTH_TOKEN"]},
+                              json={"text": text}, timeout=30)
+        return response.json()["intent"]["name"]
+
+    alarmed = [v for v, name in zip(values, parallel(intent, values)) if name == "crisis"]
+    assert alarmed == [], alarmed
+    assert len(values) > 40
 
 
 def test_false_alarms_at_most_two_percent(stack):

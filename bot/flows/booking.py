@@ -14,6 +14,7 @@ from bot import scheduling
 from bot.flows.base import NotUnderstood, Option, Question
 from bot.flows.engine import PERSON, Context, Flow, Reply
 from bot.scheduling import BookingNotFound, SchedulerUnavailable, SlotTaken
+from bot.scheduling.links import calendar_url
 
 PAGE = 4  # times offered at once
 MORE = Option("More times", "More times")
@@ -236,6 +237,7 @@ class BookingFlow(Flow, SlotPicking):
         return [Reply(f"You're booked! Your intake assessment is on {when}. "
                       f"Your confirmation code is {booking.code}."),
                 Reply(f"What to expect: {intake.assessment}. {intake.join}"),
+                Reply(f"Add it to your calendar: {calendar_url(booking.code)}"),
                 Reply("To change or cancel it later, just tell me “reschedule” or “cancel my "
                       "appointment” and have your code ready.")]
 

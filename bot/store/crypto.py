@@ -6,6 +6,8 @@ the first encrypts, all decrypt). In development (APP_ENV=development, the defau
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from functools import lru_cache
@@ -24,6 +26,10 @@ class MissingKeyError(RuntimeError):
 
 
 def _load_keys() -> list:
+    return [Fernet(k.encode()) for k in _key_texts()]
+
+
+def _key_texts() -> list:
     raw = os.environ.get("PHI_ENCRYPTION_KEY", "").strip()
     if not raw:
         if os.environ.get("APP_ENV", "development").strip() != "development":
@@ -37,8 +43,11 @@ def _load_keys() -> list:
             DEV_KEY_PATH.write_bytes(Fernet.generate_key())
             DEV_KEY_PATH.chmod(0o600)
         raw = DEV_KEY_PATH.read_text().strip()
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
     try:
-        return [Fernet(k.strip().encode()) for k in raw.split(",") if k.strip()]
+        for k in keys:
+            Fernet(k.encode())
+        return keys
     except (ValueError, TypeError):
         raise MissingKeyError("PHI_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).") from None
 
@@ -46,6 +55,12 @@ def _load_keys() -> list:
 @lru_cache(maxsize=1)
 def cipher() -> MultiFernet:
     return MultiFernet(_load_keys())
+
+
+def derived_secret(purpose: str) -> bytes:
+    """A secret for one purpose (e.g. signing calendar links), derived from the PHI key, so
+    there is one secret to manage and a link never reveals the key."""
+    return hmac.new(_key_texts()[0].encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 def check_key() -> None:
