@@ -46,8 +46,10 @@ def _intent(tracker: Tracker):
 class ActionStartFlow(Action):
     """Start (or resume) the flow the person asked for."""
 
+    NAME = "action_start_flow"
+
     def name(self) -> Text:
-        return "action_start_flow"
+        return self.NAME
 
     async def run(self, dispatcher, tracker, domain):
         ctx = context(tracker)
@@ -86,6 +88,16 @@ class ActionAskIntakeAnswer(Action):
         return []
 
 
+def _just_started(tracker: Tracker) -> bool:
+    """True while the form is being activated: action_start_flow ran after the last message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == ActionStartFlow.NAME:
+            return True
+    return False
+
+
 class ValidateIntakeForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_intake_form"
@@ -94,9 +106,14 @@ class ValidateIntakeForm(FormValidationAction):
                                      tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
         if value == DONE:
             return {"intake_answer": DONE}
+        ctx = context(tracker)
+        if _just_started(tracker):
+            # The form is being activated: Rasa pre-fills the slot from the message that
+            # started the flow ("book an appointment"), which is not an answer.
+            waiting = await asyncio.to_thread(engine().current, ctx)
+            return {"intake_answer": None if waiting else DONE}
         intent, confidence = _intent(tracker)
-        turn = await asyncio.to_thread(engine().handle, str(value or ""), intent, confidence,
-                                       context(tracker))
+        turn = await asyncio.to_thread(engine().handle, str(value or ""), intent, confidence, ctx)
         say(dispatcher, turn.say)
         return {"intake_answer": None if turn.active else DONE}
 

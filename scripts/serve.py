@@ -1,6 +1,7 @@
 """`make run`: check the profile, start every process, stop them all on Ctrl-C."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.profile import ProfileError, load_profile  # noqa: E402
+from bot.store.crypto import MissingKeyError, check_key  # noqa: E402
 from scripts.stack import Stack, environment  # noqa: E402
 
 
@@ -17,6 +19,12 @@ def main() -> int:
         load_profile(env.get("PROGRAM_PROFILE") or None)
     except ProfileError as exc:
         print(f"Program profile is not valid: {exc}", file=sys.stderr)
+        return 2
+    os.environ.update({k: v for k, v in env.items() if k in ("APP_ENV", "PHI_ENCRYPTION_KEY")})
+    try:
+        check_key()  # development: creates var/phi-dev.key once; elsewhere the key must be set
+    except MissingKeyError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
         return 2
     stack = Stack(env)
     # Ctrl-C even when started from a shell that ignores SIGINT for background jobs, and

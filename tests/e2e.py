@@ -95,7 +95,7 @@ class ScreeningUser:
         from bot.consent import CONSENT
 
         said = texts(self.send("/start_screening"))
-        assert CONSENT.text in said and CONSENT.text_part2 in said, said
+        assert said == [CONSENT.text, CONSENT.text_part2], said
         return self.send(CONSENT.agree)
 
     def run_to_end(self, limit: int = 60) -> List[Dict]:

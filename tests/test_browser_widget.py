@@ -120,3 +120,31 @@ def test_no_third_party_requests(stack, new_page):
     open_chat(page, stack)
     ask(page, "what device do I need")
     assert hosts <= {"127.0.0.1", "localhost"}, hosts
+
+
+def click(page, label):
+    before = page.locator(BOT).count()
+    page.locator(BOT).last.get_by_role("button", name=label).click()
+    page.wait_for_function(f"document.querySelectorAll('{BOT}').length > {before}")
+
+
+def test_booking_in_the_widget_uses_the_browser_time_zone(stack, new_page):
+    """The widget passes the browser's zone: no zone question, times shown in Mountain time."""
+    page = new_page(timezone_id="America/Denver")
+    open_chat(page, stack)
+    click(page, "Book an assessment")
+    click(page, "I agree")
+    page.wait_for_function(f"document.querySelector('{BOT}:last-of-type') !== null")
+    page.locator(BOT).last.get_by_role("button", name="More times").wait_for()
+    times = page.locator(BOT).last.get_by_role("button").all_inner_texts()
+    assert times[0].endswith(("MST", "MDT")), times
+    click(page, times[0])
+    for text in ("Robin Avery", "720-555-0163", "robin@example.com"):
+        ask(page, text)
+    page.locator(BOT).last.get_by_role("button", name="Text and email").wait_for()
+    click(page, "Text and email")
+    page.locator(BOT).last.get_by_role("button", name="Yes, book it").wait_for()
+    click(page, "Yes, book it")
+    page.wait_for_function(
+        f"Array.from(document.querySelectorAll('{BOT}')).some(e => e.innerText.includes('booked'))")
+    assert any(times[0] in t for t in page.locator(BOT).all_inner_texts())

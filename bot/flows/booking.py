@@ -17,6 +17,7 @@ from bot.scheduling import BookingNotFound, SchedulerUnavailable, SlotTaken
 from bot.scheduling.links import calendar_url
 
 PAGE = 4  # times offered at once
+TAKEN = "I'm sorry, someone just took that time."
 MORE = Option("More times", "More times")
 NONE_WORK = Option("None of these work", "None of these work")
 YES, NO = Option("Yes, book it", "yes"), Option("No, change something", "no")
@@ -81,8 +82,7 @@ class SlotPicking:
         if not options:
             return _q("booking.slot", "I'm sorry, I can't find any open times right now.", [NONE_WORK],
                       help="Choose “None of these work” and a coordinator will call you.")
-        text = state.pop("slot_preface", None) or "Here are the next open times for your assessment (your time):"
-        return _q("booking.slot", text, options + [MORE, NONE_WORK],
+        return _q("booking.slot", "Here are the next open times for your assessment (your time):", options + [MORE, NONE_WORK],
                   help="Tap a time, or type its number (1 for the first).")
 
     def pick(self, text: str, state: dict) -> Any:
@@ -221,8 +221,7 @@ class BookingFlow(Flow, SlotPicking):
                 a.pop(key)
             state["offered"] = None
             state["offered_until"] = None
-            state["slot_preface"] = "I'm sorry, someone just took that time. Here are the next open times:"
-            return []
+            return [Reply(TAKEN)]
         except SchedulerUnavailable:
             state["finished"] = True
             scheduling.request_callback(ctx.conversation_id, "booking system unavailable",
@@ -366,8 +365,7 @@ class ManageBookingFlow(Flow, SlotPicking):
             for key in ("booking.slot", "manage.confirm"):
                 a.pop(key, None)
             state["offered"], state["offered_until"] = None, None
-            state["slot_preface"] = "I'm sorry, someone just took that time. Here are the next open times:"
-            return []
+            return [Reply(TAKEN)]
         except SchedulerUnavailable:
             scheduling.request_callback(ctx.conversation_id, f"{self.mode}: booking system unavailable",
                                         db_url=ctx.db_url)

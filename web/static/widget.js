@@ -177,8 +177,17 @@
     if (shown !== null) addMessage({ from: "user", text: shown });
     showTyping(true);
     connect(function () {
-      socket.emit("user_uttered", { message: payload, session_id: state.sessionId });
+      socket.emit("user_uttered", { message: payload, session_id: state.sessionId, metadata: metadata() });
     });
+  }
+
+  // The browser's time zone, so appointment times are offered in the person's own time.
+  function metadata() {
+    try {
+      return { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "" };
+    } catch (e) {
+      return {};
+    }
   }
 
   function onBotMessage(data) {
@@ -209,7 +218,7 @@
           state.greeted = true;
           save();
           showTyping(true);
-          socket.emit("user_uttered", { message: "/greet", session_id: state.sessionId });
+          socket.emit("user_uttered", { message: "/greet", session_id: state.sessionId, metadata: metadata() });
         }
         flush();
       });
