@@ -58,6 +58,8 @@ core-test: $(STAMP) $(MODEL) ## Test stories through the trained model
 bench: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## Training, start, latency, memory, widget (not part of test)
 	$(PY) scripts/bench.py
 	$(PY) scripts/bench_widget.py
+	$(PY) scripts/bench_flows.py
+	$(PY) scripts/screening_parser_accuracy.py
 
 $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 	$(RASA) train --domain domain.yml --config config.yml --data data --out models --fixed-model-name latest
