@@ -115,3 +115,31 @@ def test_under_18_gets_a_kind_explanation_and_a_person(stack):
     rec = recommend(user.answers, STATES)
     assert rec.level == "not_eligible" and rec.text in texts(last)
     assert "/request_human" in buttons(last[-1])
+
+
+def test_a_non_acute_asq_positive_gets_resources_and_a_clinician_before_booking(stack):
+    def answers(key):
+        return {"phq9.9": "several days", "asq.1": "yes"}.get(key) or (
+            "no" if key.startswith("asq.") else iop_fit_answer(key))
+
+    user = ScreeningUser(stack, new_sender("scr"), answers)
+    user.start()
+    last = texts(user.run_to_end())
+    assert "asq.5" in user.answers  # the acuity question was asked
+    rec = recommend(user.answers, STATES)
+    assert rec.level == "safety_review" and rec.text in last and "988" in rec.text
+    assert ("review", 1) in [(r.kind, r.priority) for r in
+                             for_conversation(user.sender, stack.env["DATABASE_URL"])]
+    booking = " ".join(texts(user.send("/book_appointment")))
+    assert "clinicians would like to talk with you before we book" in booking
+
+
+def test_screening_answers_never_reach_the_logs(stack):
+    user = ScreeningUser(stack, new_sender("scr"), lambda key: {"fit.age": "I am 47 years old"}.get(
+        key) or iop_fit_answer(key))
+    user.start()
+    user.run_to_end()
+    for proc in stack.processes:
+        log = proc.log_path.read_text(errors="replace")
+        for answer in ("47 years old", "more than half the days", "I live in Texas"):
+            assert answer not in log, (proc.name, answer)

@@ -85,6 +85,24 @@ class SlotPicking:
         return _q("booking.slot", "Here are the next open times for your assessment (your time):", options + [MORE, NONE_WORK],
                   help="Tap a time, or type its number (1 for the first).")
 
+    def parse_time(self, key: str, text: str, state: dict) -> Any:
+        """The zone or time chosen; NotUnderstood for anything else."""
+        if key == "booking.zone":
+            return scheduling.parse_time_zone(text)
+        if key == "booking.slot":
+            return self.pick(text, state)
+        raise NotUnderstood("Sorry, I didn't get that.")
+
+    def store_time(self, question: Question, value: Any, state: dict) -> bool:
+        """A zone, or "more times": they change what is offered, not the answers."""
+        if question.key == "booking.zone":
+            state["zone"] = value
+            return True
+        if question.key == "booking.slot" and value == "more":
+            state["offered"] = None
+            return True
+        return False
+
     def pick(self, text: str, state: dict) -> Any:
         t = text.strip()
         if t.lower() in (MORE.value.lower(), "more", "later", "other times", "show more"):
@@ -108,6 +126,13 @@ class BookingFlow(Flow, SlotPicking):
     title = "booking"
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
+        if _safety_review_pending(ctx):
+            # The screening asked for a clinician to talk with them before any booking.
+            state["callback"] = True
+            return [Reply("Because of what you shared in the screening, one of our clinicians "
+                          "would like to talk with you before we book the assessment. I'll take "
+                          "a few details so they can call you. If you feel unsafe at any point, "
+                          f"call or text {ctx.profile.crisis.lifeline_number}.")]
         return [Reply("Let's find a time for your intake assessment: "
                       f"{ctx.profile.facts.intake.assessment}.")]
 
@@ -150,10 +175,6 @@ class BookingFlow(Flow, SlotPicking):
 
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
         key, t = question.key, text.strip()
-        if key == "booking.zone":
-            return scheduling.parse_time_zone(t)
-        if key == "booking.slot":
-            return self.pick(t, state)
         if key == "booking.name":
             if not re.search(r"[^\W\d_]", t) or len(t) > 80:
                 raise NotUnderstood("I need a name to put on the appointment.")
@@ -184,17 +205,13 @@ class BookingFlow(Flow, SlotPicking):
             if len(t) < 2:
                 raise NotUnderstood("Tell me roughly when suits you, like “weekday mornings”.")
             return t[:200]
-        raise NotUnderstood("Sorry, I didn't get that.")
+        return self.parse_time(key, t, state)
 
     def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
         a = state.setdefault("answers", {})
-        if question.key == "booking.zone":
-            state["zone"] = value
+        if self.store_time(question, value, state):
             return []
         if question.key == "booking.slot":
-            if value == "more":
-                state["offered"] = None
-                return []
             if value == "none":
                 state["callback"] = True
                 return [Reply("No problem. I'll ask a coordinator to call you and find a time that works.")]
@@ -301,21 +318,13 @@ class ManageBookingFlow(Flow, SlotPicking):
                 except NotUnderstood:
                     continue
             raise NotUnderstood("I need your date of birth, or the phone or email you booked with.")
-        if key == "booking.zone":
-            return scheduling.parse_time_zone(t)
-        if key == "booking.slot":
-            return self.pick(t, state)
         if key == "manage.confirm":
             return _yes_no(t)
-        raise NotUnderstood("Sorry, I didn't get that.")
+        return self.parse_time(key, t, state)
 
     def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
         a = state.setdefault("answers", {})
-        if question.key == "booking.zone":
-            state["zone"] = value
-            return []
-        if question.key == "booking.slot" and value == "more":
-            state["offered"] = None
+        if self.store_time(question, value, state):
             return []
         if question.key == "booking.slot" and value == "none":
             state["finished"] = True
@@ -376,6 +385,19 @@ class ManageBookingFlow(Flow, SlotPicking):
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         return []
+
+
+def _safety_review_pending(ctx: Context) -> bool:
+    """This conversation's screening ended in a safety review (a non-acute ASQ positive)."""
+    from sqlalchemy import select
+
+    from bot.screening.models import Screening
+    from bot.store import session
+
+    with session(ctx.db_url) as s:
+        return s.execute(select(Screening.id).where(
+            Screening.conversation_id == ctx.conversation_id,
+            Screening.level == "safety_review")).first() is not None
 
 
 def _screened_state(ctx: Context) -> Optional[str]:
