@@ -36,7 +36,10 @@ def main() -> int:
         stack.start(echo=True)
         print(f"\nReady. Website with the chat widget: http://localhost:{env['WEB_PORT']}/\n"
               f"Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
-              f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\nCtrl-C stops everything.")
+              f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\n"
+              f"Insurance checks go to: {env['CLEARINGHOUSE_URL']}"
+              f"{' (the sandbox: try Aetna, PPO, AETNA12345, Jane Doe, 04/04/2004)' if env.get('RUN_CLEARINGHOUSE_SANDBOX') else ''}\n"
+              f"Ctrl-C stops everything.")
         return stack.wait()
     except KeyboardInterrupt:
         print("\nStopping…")

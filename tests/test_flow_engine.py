@@ -132,3 +132,28 @@ def test_answers_are_encrypted_in_the_database(run, tmp_path):
     db = sqlite3.connect(ctx.db_url.replace("sqlite:///", ""))
     raw = " ".join(str(r) for r in db.execute("select state from flow_drafts"))
     assert "count" not in raw and raw.count("gAAAAA") == 1  # a Fernet token, not JSON
+
+
+class Names(Pets):
+    name, title = "names", "the name question"
+
+    def next_question(self, state, ctx):
+        if "name" not in state.get("answers", {}):
+            return Question("name", "Your name?", free_text=True)
+        return None
+
+    def parse(self, question, text, state, ctx):
+        return text  # any words are a name
+
+
+def test_answers_come_first_but_free_text_looks_for_interruptions_first(db_url):
+    engine = Engine({"pets": Pets(), "names": Names()})
+    ctx = Context("conv-2", PROFILE, db_url=db_url)
+    engine.start("pets", ctx), engine.handle("yes", "", 0, ctx)
+    # "me" read as a request for a person is still an answer when it parses.
+    assert engine.handle("4", "request_human", 0.9, ctx).active
+    assert engine.current(ctx)[0].key == "kind"
+    engine.start("names", ctx)
+    turn = engine.handle("how much does it cost", "faq_cost", 0.95, ctx)
+    assert turn.say[0].text == PROFILE.answer("cost") and engine.current(ctx)[0].key == "name"
+    assert not engine.handle("can I finish later", "", 0, ctx).active

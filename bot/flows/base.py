@@ -30,3 +30,6 @@ class Question:
     options: Tuple[Option, ...] = field(default_factory=tuple)
     help: str = ""  # said when an answer is not understood: why we ask / how to answer
     skippable: bool = True  # after two failures the person may skip it
+    # Almost any words are a valid answer (a name, "weekday mornings"): a request for a
+    # person, "finish later" or a question about the program is looked for first.
+    free_text: bool = False

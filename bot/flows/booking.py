@@ -29,8 +29,9 @@ _YES = re.compile(r"^(y|yes|yeah|yep|sure|ok|okay|correct|confirm|book it|yes,? 
 _NO = re.compile(r"^(n|no|nope|nah|not? (?:right|correct)|change|wrong|no,? change something)\b", re.I)
 
 
-def _q(key, text, options=(), help="", skippable=False) -> Question:
-    return Question(key=key, text=text, options=tuple(options), help=help, skippable=skippable)
+def _q(key, text, options=(), help="", skippable=False, free_text=False) -> Question:
+    return Question(key=key, text=text, options=tuple(options), help=help, skippable=skippable,
+                    free_text=free_text)
 
 
 def _yes_no(text: str) -> bool:
@@ -153,7 +154,7 @@ class BookingFlow(Flow, SlotPicking):
         elif "booking.slot" not in a:
             return self.offer(state, ctx)
         if "booking.name" not in a:
-            return _q("booking.name", "What name should we put on the appointment?")
+            return _q("booking.name", "What name should we put on the appointment?", free_text=True)
         if "booking.phone" not in a:
             return _q("booking.phone", "What's the best phone number to reach you?",
                       [Option("I'd rather use email", "no phone")],
@@ -319,6 +320,10 @@ class ManageBookingFlow(Flow, SlotPicking):
                     continue
             raise NotUnderstood("I need your date of birth, or the phone or email you booked with.")
         if key == "manage.confirm":
+            if self.mode == "cancel" and re.match(r"^(yes,? )?(please )?cancel( it)?\b", t, re.I):
+                return True
+            if re.match(r"^(no,? )?(please )?keep( it)?\b", t, re.I):
+                return False
             return _yes_no(t)
         return self.parse_time(key, t, state)
 

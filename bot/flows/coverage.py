@@ -34,7 +34,9 @@ NOT_SURE_HELP = "It's usually printed on the front of your card (for example “
 
 
 def _q(key: str, text: str, options=(), help: str = "", skippable: bool = False) -> Question:
-    return Question(key=key, text=text, options=tuple(options), help=help, skippable=skippable)
+    names = key.endswith(("_first", "_last"))  # any words may be a name
+    return Question(key=key, text=text, options=tuple(options), help=help, skippable=skippable,
+                    free_text=names)
 
 
 class CoverageFlow(Flow):

@@ -28,6 +28,7 @@ PERSON = Option("Talk to a person", "/request_human")
 SKIP = Option("Skip this question", "Skip this question")
 MAX_FAILURES = 2
 FAQ_CONFIDENCE = 0.6  # an unparseable answer this sure to be a question is answered as one
+REQUEST_CONFIDENCE = 0.6  # ... and this sure to ask for a person is handed to one
 
 _PAUSE = re.compile(
     r"^(?:can i |could i |i'?ll |i will |i want to |i'?d like to |let me |let'?s )?"
@@ -135,29 +136,21 @@ class Engine:
             return self._advance(flow, draft.id, state, 0, [], ctx)
         clean = text.strip()
 
-        if intent == "request_human" or clean == PERSON.value:
-            self._save(ctx, draft.id, flow.name, "paused", state, 0)
-            escalate(ctx.conversation_id, kind="request", reason=f"asked_for_person_in_{flow.name}",
-                     priority=PRIORITY_REQUEST, db_url=ctx.db_url)
-            return Turn([Reply(ctx.profile.contact_text),
-                         Reply(f"Your answers are saved; say “continue {flow.title}” any time to go on.")], False)
-        if _PAUSE.search(clean) and question.key != consent.QUESTION_KEY:
-            self._save(ctx, draft.id, flow.name, "paused", state, 0)
-            return Turn([Reply(f"Of course. I've saved your answers so far. Whenever you're ready, "
-                               f"say “continue {flow.title}” and we'll pick up at the same question.",
-                               [Option(f"Continue {flow.title}", "/resume_flow")])], False)
-        if clean == SKIP.value and question.skippable and failures >= MAX_FAILURES:
-            say = (flow.skip(question, state, ctx))
-            return self._advance(flow, draft.id, state, 0, say, ctx)
-
+        if question.free_text:
+            turn = self._interruption(flow, draft.id, state, question, clean, intent, confidence,
+                                      failures, ctx)
+            if turn:
+                return turn
         try:
             value = (consent.parse(clean) if question.key == consent.QUESTION_KEY
                      else flow.parse(question, clean, state, ctx))
         except NotUnderstood as exc:
-            topic = intent[4:] if intent.startswith("faq_") else ""
-            if topic and confidence >= FAQ_CONFIDENCE and topic in ctx.profile.answers:
-                self._save(ctx, draft.id, flow.name, "active", state, failures)
-                return Turn([Reply(ctx.profile.answer(topic)), Reply("Now, back to where we were:")], True)
+            # Not an answer: maybe a person wanted, a wish to stop, a skip, or a question about
+            # the program. (An answer always counts as an answer: "me" is not a request.)
+            turn = self._interruption(flow, draft.id, state, question, clean, intent, confidence,
+                                      failures, ctx)
+            if turn:
+                return turn
             failures += 1 if exc.counts_as_failure else 0
             self._save(ctx, draft.id, flow.name, "active", state, failures)
             explain = str(exc)
@@ -179,6 +172,29 @@ class Engine:
         return self._advance(flow, draft.id, state, 0, say, ctx)
 
     # --- internals ----------------------------------------------------------------------
+
+    def _interruption(self, flow: Flow, draft_id: int, state: dict, question: Question, clean: str,
+                      intent: str, confidence: float, failures: int, ctx: Context) -> Optional[Turn]:
+        """A message that is not an answer: a person wanted, "finish later", a skip, or a
+        question about the program. None when it is none of these."""
+        if (intent == "request_human" and confidence >= REQUEST_CONFIDENCE) or clean == PERSON.value:
+            self._save(ctx, draft_id, flow.name, "paused", state, 0)
+            escalate(ctx.conversation_id, kind="request", reason=f"asked_for_person_in_{flow.name}",
+                     priority=PRIORITY_REQUEST, db_url=ctx.db_url)
+            return Turn([Reply(ctx.profile.contact_text),
+                         Reply(f"Your answers are saved; say “continue {flow.title}” any time to go on.")], False)
+        if _PAUSE.search(clean) and question.key != consent.QUESTION_KEY:
+            self._save(ctx, draft_id, flow.name, "paused", state, 0)
+            return Turn([Reply(f"Of course. I've saved your answers so far. Whenever you're ready, "
+                               f"say “continue {flow.title}” and we'll pick up at the same question.",
+                               [Option(f"Continue {flow.title}", "/resume_flow")])], False)
+        if clean == SKIP.value and question.skippable and failures >= MAX_FAILURES:
+            return self._advance(flow, draft_id, state, 0, flow.skip(question, state, ctx), ctx)
+        topic = intent[4:] if intent.startswith("faq_") else ""
+        if topic and confidence >= FAQ_CONFIDENCE and topic in ctx.profile.answers:
+            self._save(ctx, draft_id, flow.name, "active", state, failures)
+            return Turn([Reply(ctx.profile.answer(topic)), Reply("Now, back to where we were:")], True)
+        return None
 
     def _question(self, flow: Flow, state: dict, ctx: Context) -> Optional[Question]:
         if state.get("awaiting_consent"):
