@@ -143,3 +143,13 @@ def test_screening_answers_never_reach_the_logs(stack):
         log = proc.log_path.read_text(errors="replace")
         for answer in ("47 years old", "more than half the days", "I live in Texas"):
             assert answer not in log, (proc.name, answer)
+
+
+def test_after_a_good_fit_booking_needs_no_second_consent_and_knows_the_time_zone(stack):
+    user = ScreeningUser(stack, new_sender("scr"), iop_fit_answer)
+    user.start()
+    user.run_to_end()
+    said = user.send("/book_appointment")
+    assert CONSENT.text not in texts(said)  # consent is asked once per conversation
+    times = [b["title"] for b in said[-1]["buttons"]]
+    assert "More times" in times and times[0].endswith(("CST", "CDT"))  # Texas, from the screening
