@@ -293,23 +293,22 @@ class RecommendFile(_Strict):
 
     @validator("missing")
     def every_missing(cls, missing):
-        absent = [k for k in MISSING_KEYS if k not in missing]
-        unknown = [k for k in missing if k not in MISSING_KEYS]
-        if absent:
-            raise ValueError(f"missing key(s) {', '.join(absent)}")
-        if unknown:
-            raise ValueError(f"unknown key(s) {', '.join(unknown)}")
-        return missing
+        return _exactly(missing, MISSING_KEYS, "key")
 
     @validator("levels")
     def every_level(cls, levels):
-        missing = [lv for lv in LEVEL_TEXTS if lv not in levels]
-        unknown = [lv for lv in levels if lv not in LEVEL_TEXTS]
-        if missing:
-            raise ValueError(f"missing level(s) {', '.join(missing)}")
-        if unknown:
-            raise ValueError(f"unknown level(s) {', '.join(unknown)}")
-        return levels
+        return _exactly(levels, LEVEL_TEXTS, "level")
+
+
+def _exactly(found: Dict[str, Any], expected, what: str) -> Dict[str, Any]:
+    """Every expected key present and no other: a typo is named, not silently ignored."""
+    absent = [k for k in expected if k not in found]
+    unknown = [k for k in found if k not in expected]
+    if absent:
+        raise ValueError(f"missing {what}(s) {', '.join(absent)}")
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}")
+    return found
 
 
 # --- loading ---------------------------------------------------------------------------
