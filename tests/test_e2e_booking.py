@@ -83,7 +83,9 @@ def test_more_times_and_a_changed_mind_before_booking(stack):
     for text in ["2"] + CONTACT:
         said = texts(say(stack, sender, text))
     assert said[-1].startswith("Please check") and second_page[1] in said[-1]
-    assert "let's pick the time again" in " ".join(texts(say(stack, sender, "no, change something")))
+    again = say(stack, sender, "no, change something")
+    assert "the time first, then your details" in texts(again)[0]
+    assert "next open times" in texts(again)[-1]
     assert bookings(stack, sender) == []
 
 
@@ -104,6 +106,12 @@ def test_reschedule_then_cancel_in_later_conversations(stack):
     say(stack, last, code.lower())
     assert new_time in texts(say(stack, last, "JAMIE.RIVERA@example.com"))[-1]
     assert "cancelled" in " ".join(texts(say(stack, last, "cancel it")))
+    # A cancelled booking cannot be rescheduled; the person is offered a new one instead.
+    again = new_sender("resched")
+    say(stack, again, "/reschedule_appointment")
+    say(stack, again, code)
+    said = say(stack, again, "(512) 555-0142")
+    assert "That booking was cancelled" in texts(said)[0] and "/book_appointment" in buttons(said[0])
 
 
 def test_a_wrong_proof_finds_nothing(stack):

@@ -72,7 +72,10 @@ class SlotPicking:
             after = datetime.now(timezone.utc)
             if state.get("offered_until"):
                 after = datetime.fromisoformat(state["offered_until"])
-            slots = scheduler(ctx).available(after, PAGE)
+            try:
+                slots = scheduler(ctx).available(after, PAGE)
+            except SchedulerUnavailable:
+                slots = []  # offered: only "None of these work", i.e. a call-back
             offered = [[s.start.isoformat(), s.end.isoformat()] for s in slots]
             state["offered"] = offered
             if slots:
@@ -127,9 +130,7 @@ class BookingFlow(Flow, SlotPicking):
     title = "booking"
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
-        if _safety_review_pending(ctx):
-            # The screening asked for a clinician to talk with them before any booking.
-            state["callback"] = True
+        if self._clinician_first(state, ctx):
             return [Reply("Because of what you shared in the screening, one of our clinicians "
                           "would like to talk with you before we book the assessment. I'll take "
                           "a few details so they can call you. If you feel unsafe at any point, "
@@ -137,10 +138,21 @@ class BookingFlow(Flow, SlotPicking):
         return [Reply("Let's find a time for your intake assessment: "
                       f"{ctx.profile.facts.intake.assessment}.")]
 
+    def _clinician_first(self, state: dict, ctx: Context) -> bool:
+        """The screening asked for a clinician to talk with them before any booking (also
+        when a booking started earlier is resumed)."""
+        if not state.get("callback") and "booking.confirm" not in state.get("answers", {}) \
+                and _safety_review_pending(ctx):
+            state["callback"] = True
+            state.pop("offered", None)
+            state.get("answers", {}).pop("booking.slot", None)
+        return bool(state.get("callback"))
+
     def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
         a = state.setdefault("answers", {})
         if state.get("finished"):
             return None
+        self._clinician_first(state, ctx)
         if not state.get("zone"):
             zone = self.zone(state, ctx)
             if zone:
@@ -191,18 +203,12 @@ class BookingFlow(Flow, SlotPicking):
                 return None
             return scheduling.parse_email(t)
         if key == "booking.contact_ok":
-            low = t.lower()
-            if re.search(r"\b(neither|no|none|don'?t)\b", low):
-                return []
-            ways = [w for w in ("text", "email") if w in low or (w == "text" and "sms" in low)]
-            if "both" in low or "yes" in low:
-                ways = ["text", "email"]
-            if not ways:
-                raise NotUnderstood("Please choose text, email, both or neither.")
-            return ways
+            return _contact_ways(t)
         if key == "booking.confirm":
             return _yes_no(t)
         if key == "callback.times":
+            if "?" in t or re.match(r"^(talk|speak) to\b|^(can|could) i (talk|speak)\b", t, re.I):
+                raise NotUnderstood("Tell me roughly when suits you, like “weekday mornings”.")
             if len(t) < 2:
                 raise NotUnderstood("Tell me roughly when suits you, like “weekday mornings”.")
             return t[:200]
@@ -217,10 +223,11 @@ class BookingFlow(Flow, SlotPicking):
                 state["callback"] = True
                 return [Reply("No problem. I'll ask a coordinator to call you and find a time that works.")]
         if question.key == "booking.confirm" and not value:
-            for key in ("booking.slot", "booking.confirm"):
+            for key in ("booking.slot", "booking.confirm", "booking.name", "booking.phone",
+                        "booking.email", "booking.contact_ok"):
                 a.pop(key, None)
             state["offered"], state["offered_until"] = None, None
-            return [Reply("Okay, let's pick the time again.")]
+            return [Reply("Okay, let's go through it again: the time first, then your details.")]
         a[question.key] = value
         if question.key == "booking.confirm":
             return self._book(state, ctx)
@@ -348,6 +355,14 @@ class ManageBookingFlow(Flow, SlotPicking):
         a = state["answers"]
         try:
             booking = scheduler(ctx).find(a["manage.code"], a["manage.proof"])
+            if not booking.active:
+                state["finished"] = True
+                return [Reply("That booking was cancelled. Would you like to book a new time?",
+                              [Option("Book a new time", "/book_appointment"), PERSON])]
+        except SchedulerUnavailable:
+            state["finished"] = True
+            return [Reply("I'm sorry, our booking system isn't answering right now. A coordinator can "
+                          "make the change with you.", [PERSON])]
         except BookingNotFound:
             a.pop("manage.code"), a.pop("manage.proof")
             state["misses"] = state.get("misses", 0) + 1
@@ -374,6 +389,8 @@ class ManageBookingFlow(Flow, SlotPicking):
                               "time later, just ask me to book an assessment.",
                               [Option("Book a new time", "/book_appointment"), PERSON])]
             booking = scheduler(ctx).reschedule(code, _slot(a["booking.slot"]))
+        except BookingNotFound:
+            return [Reply("I'm sorry, I can no longer find that booking. A coordinator can help.", [PERSON])]
         except SlotTaken:
             state["finished"] = False
             for key in ("booking.slot", "manage.confirm"):
@@ -392,8 +409,24 @@ class ManageBookingFlow(Flow, SlotPicking):
         return []
 
 
+def _contact_ways(text: str) -> List[str]:
+    """How the person agreed to be contacted. A channel they name wins over a blanket
+    yes ("yes, by email please" is email only); "no texts" removes texts."""
+    low = text.lower()
+    named = {w for w in ("text", "email") if w in low or (w == "text" and "sms" in low)}
+    refused = {w for w in ("text", "email")
+               if re.search(rf"\b(no|not|don'?t|never)\b[^,.]*\b{w}", low)}
+    if named - refused:
+        return [w for w in ("text", "email") if w in named - refused]
+    if re.search(r"\b(neither|none|no|don'?t)\b", low):
+        return []
+    if re.search(r"\b(both|yes|sure|ok|okay)\b", low):
+        return ["text", "email"]
+    raise NotUnderstood("Please choose text, email, both or neither.")
+
+
 def _safety_review_pending(ctx: Context) -> bool:
-    """This conversation's screening ended in a safety review (a non-acute ASQ positive)."""
+    """This conversation's screening found suicide risk (ASQ positive, acute or not)."""
     from sqlalchemy import select
 
     from bot.screening.models import Screening
@@ -402,7 +435,7 @@ def _safety_review_pending(ctx: Context) -> bool:
     with session(ctx.db_url) as s:
         return s.execute(select(Screening.id).where(
             Screening.conversation_id == ctx.conversation_id,
-            Screening.level == "safety_review")).first() is not None
+            Screening.level.in_(("safety_review", "crisis")))).first() is not None
 
 
 def _screened_state(ctx: Context) -> Optional[str]:

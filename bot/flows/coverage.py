@@ -61,7 +61,7 @@ class CoverageFlow(Flow):
                           help="Choose the company printed on your card.")
             return _q("coverage.insurer", "Which insurance company is your plan with? (the name on your card)",
                       [Option(n, n) for n in ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")]
-                      + [Option("I don't have insurance", "self-pay")],
+                      + [Option("Another insurer", "Not listed"), Option("I don't have insurance", "self-pay")],
                       help="For example Aetna, Cigna, Humana or Blue Cross.")
         if "coverage.plan_type" not in a:
             return _q("coverage.plan_type", "What type of plan is it?", PLAN_OPTIONS, help=NOT_SURE_HELP)
@@ -103,7 +103,8 @@ class CoverageFlow(Flow):
             if len(found) > 1:
                 state["candidates"] = [{"name": p.name, "payer_id": p.payer_id} for p in found[:5]]
                 raise _Narrowed()
-            raise NotUnderstood("I couldn't find that insurer in my list.")
+            raise NotUnderstood("I couldn't find that insurer in my list. Check the name on your card, "
+                                "or choose “Another insurer” and a coordinator will check it for you.")
         if key == "coverage.plan_type":
             return coverage.parse_plan_type(text)
         if key == "coverage.member_id":

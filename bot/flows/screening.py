@@ -2,13 +2,26 @@
 then a recommendation (never a diagnosis) and the next steps it offers."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, List, Optional
 
 from bot import consent, screening
-from bot.flows.base import Option, Question
+from bot.flows.base import NotUnderstood, Option, Question
 from bot.flows.engine import PERSON, Context, Flow, Reply
 from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, escalate
+
+# The suicide-risk questions: an answer that hedges is asked again, not half-read.
+SENSITIVE = {"phq9.9", "asq.1", "asq.2", "asq.3", "asq.4", "asq.5"}
+_HEDGED = re.compile(r"\b(but|actually|wait|well|though|although|except|sometimes|kind of|"
+                     r"sort of|maybe|i guess|not sure|idk)\b|\.\s*\w", re.IGNORECASE)
+# Items whose options are not a 0-3 frequency scale, where a bare number is ambiguous.
+POSITION_AMBIGUOUS = {"nida.1", "auditc.1", "auditc.3"}
+
+
+def _is_option(question: Question, text: str) -> bool:
+    return any(text.lower() in (o.title.lower(), o.value.lower()) for o in question.options)
+
 
 NEXT_STEPS = {
     "check_insurance": Option("Check my insurance", "/check_insurance"),
@@ -29,7 +42,15 @@ class ScreeningFlow(Flow):
         return screening.next_question(state.get("answers", {}), ctx.profile.facts.licensed_states)
 
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
-        return screening.parse_answer(question.key, text)
+        key, t = question.key, text.strip()
+        if key in SENSITIVE and not _is_option(question, t) and _HEDGED.search(t):
+            # "no actually yes", "no but sometimes": never record the safe-sounding half.
+            raise NotUnderstood("This one matters, so I want to be sure I get it right: please tap "
+                                "the answer that fits best.")
+        if key in POSITION_AMBIGUOUS and re.fullmatch(r"\d+", t):
+            # Their option values start at 0, so "1" could mean the first option or value 1.
+            raise NotUnderstood("Please tap one of the options, or type its words.")
+        return screening.parse_answer(key, t)
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         answers = state.get("answers", {})

@@ -93,8 +93,8 @@ class CalComScheduler(Scheduler):
                 raise SchedulerUnavailable(f"Cal.com reported an error ({what}).")
             return payload
         message = _error_message(response)
-        # Never log bodies we sent (they hold contact details); Cal.com's message is safe.
-        log.warning("Cal.com %s answered %s: %s", what, status, message[:200])
+        # Only the status: Cal.com's error text can echo the attendee's email or phone.
+        log.warning("Cal.com %s answered %s", what, status)
         if taken_possible and (status == 409 or (status == 400 and any(
                 h in message.lower() for h in _TAKEN_HINTS))):
             raise SlotTaken("That time was just taken.")
