@@ -157,3 +157,19 @@ def test_crisis_language_mid_booking_gets_the_crisis_answer(stack):
     assert not tracker(stack, sender)["active_loop"].get("name")
     assert ("crisis", PRIORITY_CRISIS) in [
         (r.kind, r.priority) for r in for_conversation(sender, stack.env["DATABASE_URL"])]
+
+
+def test_after_an_insurance_check_the_birth_date_proves_the_booking(stack):
+    sender = new_sender("book")
+    for text in ["/check_insurance", "I agree", "Aetna", "PPO", "AETNA12345", "my own", "Jane", "Doe",
+                 "04/04/2004"]:
+        say(stack, sender, text)
+    say(stack, sender, "/book_appointment")
+    times = say(stack, sender, "Central")[-1]["buttons"]
+    for text in [times[0]["payload"]] + CONTACT:
+        say(stack, sender, text)
+    code = code_in(texts(say(stack, sender, "yes")))
+    later = new_sender("resched")
+    say(stack, later, "/reschedule_appointment")
+    say(stack, later, code)
+    assert "next open times" in texts(say(stack, later, "April 4, 2004"))[-1]

@@ -238,7 +238,7 @@ class BookingFlow(Flow, SlotPicking):
         request = scheduling.BookingRequest(
             conversation_id=ctx.conversation_id, name=a["booking.name"], phone=a.get("booking.phone"),
             email=a.get("booking.email"), contact_consent=a.get("booking.contact_ok") or [],
-            time_zone=state["zone"], dob=None)
+            time_zone=state["zone"], dob=_known_dob(ctx))
         try:
             booking = scheduler(ctx).book(_slot(a["booking.slot"]), request)
         except SlotTaken:
@@ -438,8 +438,16 @@ def _safety_review_pending(ctx: Context) -> bool:
             Screening.level.in_(("safety_review", "crisis")))).first() is not None
 
 
-def _screened_state(ctx: Context) -> Optional[str]:
-    """The state of residence the person gave in this conversation's screening, if any."""
+def _known_dob(ctx: Context) -> Optional[date]:
+    """The person's date of birth if this conversation's insurance check has it, so it can
+    prove a booking later ("reschedule" with the code and the date of birth)."""
+    answers = _latest_answers(ctx, "coverage")
+    own = answers.get("coverage.relation", "self") == "self"
+    dob = answers.get("coverage.subscriber_dob" if own else "coverage.patient_dob")
+    return date.fromisoformat(dob) if isinstance(dob, str) else None
+
+
+def _latest_answers(ctx: Context, flow: str) -> dict:
     from sqlalchemy import select
 
     from bot.flows.models import FlowDraft
@@ -447,9 +455,14 @@ def _screened_state(ctx: Context) -> Optional[str]:
 
     with session(ctx.db_url) as s:
         draft = s.execute(select(FlowDraft).where(
-            FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.flow == "screening")
+            FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.flow == flow)
             .order_by(FlowDraft.id.desc())).scalars().first()
-        state = (draft.state or {}).get("answers", {}).get("fit.state") if draft else None
+        return dict((draft.state or {}).get("answers", {})) if draft else {}
+
+
+def _screened_state(ctx: Context) -> Optional[str]:
+    """The state of residence the person gave in this conversation's screening, if any."""
+    state = _latest_answers(ctx, "screening").get("fit.state")
     return state if isinstance(state, str) else None
 
 
