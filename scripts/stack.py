@@ -103,7 +103,7 @@ class Stack:
             Process(
                 "rasa server",
                 [str(VENV_BIN / "rasa"), "run", "--enable-api",
-                 "--auth-token", env["RASA_AUTH_TOKEN"], "--port", env["RASA_PORT"],
+                 f"--auth-token={env['RASA_AUTH_TOKEN']}", "--port", env["RASA_PORT"],
                  "--cors", env.get("RASA_CORS", "*"), "--credentials", "credentials.yml",
                  "--endpoints", env["RASA_ENDPOINTS"], "--model", str(MODEL)],
                 f"{self.rasa_url}/status?token={env['RASA_AUTH_TOKEN']}",
