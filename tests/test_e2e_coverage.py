@@ -90,7 +90,8 @@ def test_crisis_language_mid_check_gets_the_crisis_answer(stack):
 def test_member_id_and_birth_date_stay_out_of_the_logs(stack):
     converse(stack, new_sender("cov"), ["aetna", "ppo", "ZQX98765", "my own", "Quintessa", "Marlowe",
                                         "03/17/1961"])
+    assert {"action server", "rasa server"} <= {p.name for p in stack.processes}
     for proc in stack.processes:
-        log = proc.log_path.read_text(errors="replace")
+        log = proc.log_path.read_text(errors="replace").lower()
         for secret in ("ZQX98765", "Quintessa", "1961"):
-            assert secret not in log, (proc.name, secret)
+            assert secret.lower() not in log, (proc.name, secret)

@@ -55,3 +55,12 @@ def test_a_resumed_booking_still_waits_for_the_clinician_after_a_risk_screening(
                         level="safety_review", coordinator_review=True))
     engine.start("booking", ctx)  # "book an assessment" again: resumes the same draft
     assert engine.current(ctx)[0].key == "callback.times"
+
+
+@pytest.mark.parametrize("text", ["04/04/2004", "04042004", "April 4th, 2004", "my dob is 2004-04-04"])
+def test_a_birth_date_accepted_by_the_insurance_check_also_proves_a_booking(text):
+    from datetime import date
+
+    from bot import coverage, scheduling
+
+    assert scheduling.parse_dob(text) == coverage.parse_dob(text) == date(2004, 4, 4)

@@ -23,12 +23,15 @@ BH_NAMES = {"MH": "Mental Health", "A4": "Psychiatric", "A6": "Psychotherapy", "
             "AI": "Substance Abuse", "30": "Health Benefit Plan Coverage"}
 
 # member ID -> scenario. first/last/dob must match (AAA 73 / 71 otherwise), like Stedi's mocks.
+# Alex Rivera's active PPO: the member behind every transport scenario that ends in success.
+ALEX_PPO: Dict[str, Any] = dict(first="Alex", last="Rivera", dob="19900115", scenario="active",
+                                plan="Open Access Plus PPO", ded=1500, ded_left=600, oop=5000,
+                                oop_left=3100, coins="0.2", auth="Y")
 MEMBERS: Dict[str, Dict[str, Any]] = {
     "AETNA12345": dict(first="Jane", last="Doe", dob="20040404", payer="60054", scenario="active",
                        plan="Aetna Choice POS II", ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2",
                        auth="Y"),
-    "SBX1001": dict(first="Alex", last="Rivera", dob="19900115", scenario="active", plan="Open Access Plus PPO",
-                    ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2", auth="Y"),
+    "SBX1001": ALEX_PPO,
     "SBX1002": dict(first="Sam", last="Lee", dob="19851130", scenario="active", plan="Choice Plus PPO",
                     ded=2000, ded_left=0, oop=6000, oop_left=3500, coins="0.1", copay=30, auth="N"),
     "SBX1003": dict(first="Maria", last="Garcia", dob="19780704", scenario="inactive", plan="Choice Plus PPO"),
@@ -43,17 +46,13 @@ MEMBERS: Dict[str, Dict[str, Any]] = {
     "SBXAAA75": dict(scenario="aaa", aaa="75"),
     "SBXAAA76": dict(scenario="aaa", aaa="76"),
     "SBXAAA42": dict(scenario="aaa", aaa="42"),
-    "SBXFLAKY42": dict(first="Alex", last="Rivera", dob="19900115", scenario="flaky42", plan="Open Access Plus PPO",
-                       ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2", auth="Y"),
+    "SBXFLAKY42": {**ALEX_PPO, "scenario": "flaky42"},
     "SBXSLOW": dict(scenario="slow"),
-    "SBXBUSY": dict(first="Alex", last="Rivera", dob="19900115", scenario="busy", plan="Open Access Plus PPO",
-                    ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2", auth="Y"),
+    "SBXBUSY": {**ALEX_PPO, "scenario": "busy"},
     "SBX429": dict(scenario="http429"),
-    "SBX429ONCE": dict(first="Alex", last="Rivera", dob="19900115", scenario="http429once", plan="Open Access Plus PPO",
-                       ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2", auth="Y"),
+    "SBX429ONCE": {**ALEX_PPO, "scenario": "http429once"},
     "SBX500": dict(scenario="http500"),
-    "SBX500ONCE": dict(first="Alex", last="Rivera", dob="19900115", scenario="http500once", plan="Open Access Plus PPO",
-                       ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2", auth="Y"),
+    "SBX500ONCE": {**ALEX_PPO, "scenario": "http500once"},
     "SBXBADJSON": dict(scenario="malformed"),
 }
 

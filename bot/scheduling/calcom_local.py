@@ -335,7 +335,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     server = CalComLocalServer((args.host, args.port), api_key=args.api_key,
                                event_type_id=args.event_type_id)
-    print(f"Cal.com stand-in on {server.url} (key {args.api_key}, event type {args.event_type_id})", flush=True)
+    print(f"Cal.com stand-in on {server.url} (event type {args.event_type_id})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

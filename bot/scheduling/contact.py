@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Dict, Union
 from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
-from dateutil import parser as dateparser
 from email_validator import EmailNotValidError, validate_email
 
 from bot.flows.base import NotUnderstood
@@ -141,22 +140,11 @@ def parse_email(text: str) -> str:
 
 
 def parse_dob(text: Union[str, date]) -> date:
-    """ "1990-03-14", "3/14/1990", "March 14 1990" -> date (US month-first). Raises NotUnderstood."""
-    if isinstance(text, date):
-        return text
-    raw = (text or "").strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            value = date.fromisoformat(raw)
-        else:
-            if not re.search(r"\d{4}", raw):
-                raise ValueError("no year")
-            value = dateparser.parse(raw, dayfirst=False, default=datetime(1900, 1, 1)).date()
-    except (ValueError, OverflowError):
-        raise NotUnderstood("Please type your date of birth, like 1990-03-14.") from None
-    if not (date(1900, 1, 1) <= value <= date.today()):
-        raise NotUnderstood("Please type your date of birth, like 1990-03-14.")
-    return value
+    """A date of birth, read exactly as the insurance check reads it (bot.coverage), so a
+    birth date that was accepted there also proves a booking here. Raises NotUnderstood."""
+    from bot.coverage.parsing import parse_dob as parse_birth_date
+
+    return text if isinstance(text, date) else parse_birth_date(text)
 
 
 def format_slot(slot, tz: Union[str, ZoneInfo]) -> str:

@@ -80,6 +80,16 @@ def proof_matches(booking: Booking, proof: str) -> bool:
     return False
 
 
+def _claiming(attempt) -> Booking:
+    """Run a transaction that claims slot cells; a claim someone else holds is SlotTaken."""
+    try:
+        return retry_locked(attempt)
+    except IntegrityError as exc:
+        if _is_claim_conflict(exc):
+            raise SlotTaken("That time was just taken.") from None
+        raise
+
+
 class LocalBookings:
     """The booking rows: create with slot claims, find by code + proof, move, cancel."""
 
@@ -115,10 +125,8 @@ class LocalBookings:
                     return to_booking(row)
 
             try:
-                return retry_locked(attempt)
+                return _claiming(attempt)
             except IntegrityError as exc:
-                if _is_claim_conflict(exc):
-                    raise SlotTaken("That time was just taken.") from None
                 if "code" not in str(exc.orig).lower():
                     raise
         raise RuntimeError("could not generate a unique confirmation code")
@@ -173,12 +181,7 @@ class LocalBookings:
                 s.flush()
                 return to_booking(row)
 
-        try:
-            return retry_locked(attempt)
-        except IntegrityError as exc:
-            if _is_claim_conflict(exc):
-                raise SlotTaken("That time was just taken.") from None
-            raise
+        return _claiming(attempt)
 
     def cancel(self, code: str) -> Booking:
         code = normalise_code(code, self.code_prefix)
