@@ -1,6 +1,10 @@
 """rasa_sdk custom actions: thin adapters from slots and messages to bot/."""
+
+from bot.config import check
 from bot.store.crypto import check_key
 
-# Outside development a missing PHI key stops the action server here, at start-up, with a
-# message that says what to set; never on a person's first answer.
+# Every setting is checked at start-up (the error names the variable), and outside
+# development a missing PHI key stops the action server here with a message that says what
+# to set; never on a person's first answer.
+check()
 check_key()

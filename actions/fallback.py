@@ -1,10 +1,12 @@
 """The two-stage fallback in words a person understands: "Did you mean …?", rephrase, a person."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action
 from rasa_sdk.events import UserUtteranceReverted
 
 from actions.common import PERSON_BUTTON, profile
+from bot.dialog import faq_topic
 from bot.profile import TOPICS
 
 # Labels for intents that are not FAQ topics.
@@ -28,7 +30,7 @@ class ActionDefaultAskAffirmation(Action):
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
         guesses = []
         for intent in ranking:
-            topic = intent[4:] if intent and intent.startswith("faq_") else None
+            topic = faq_topic(intent)
             if topic in TOPICS:
                 guesses.append({"title": p.title(topic), "payload": f"/{intent}"})
             elif intent in LABELS:

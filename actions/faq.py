@@ -1,4 +1,5 @@
 """FAQ answers and the other profile messages (welcome, out of scope, support)."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -8,23 +9,24 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, profile
+from bot.dialog import faq_topic
 from bot.profile import TOPICS
-
-FAQ_PREFIX = "faq_"
 
 
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        topic = intent[len(FAQ_PREFIX):] if intent.startswith(FAQ_PREFIX) else ""
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        topic = faq_topic((tracker.latest_message.get("intent") or {}).get("name"))
         p = profile()
         if topic not in TOPICS:
             # Never invent an answer: say what we can help with instead.
-            dispatcher.utter_message(text=p.out_of_scope_text, buttons=buttons(p.message_next("out_of_scope")))
+            dispatcher.utter_message(
+                text=p.out_of_scope_text, buttons=buttons(p.message_next("out_of_scope"))
+            )
             return []
         dispatcher.utter_message(text=p.answer(topic), buttons=buttons(p.data.answers[topic].next))
         return []
@@ -43,7 +45,9 @@ class ProfileMessage(Action, ABC):
 
     def run(self, dispatcher, tracker, domain):
         p = profile()
-        dispatcher.utter_message(text=p.message(self.message), buttons=buttons(p.message_next(self.message)))
+        dispatcher.utter_message(
+            text=p.message(self.message), buttons=buttons(p.message_next(self.message))
+        )
         return []
 
 

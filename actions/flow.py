@@ -5,6 +5,7 @@
 bot.flows.Engine, which decides whether it was understood, what to say and what to ask
 next; `action_ask_intake_answer` asks whatever question the engine has waiting.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import profile
+from bot.dialog import PERSON, STARTERS, Reply, button
 from bot.flows import registry
-from bot.flows.engine import MAX_FAILURES, PERSON, SKIP, Context, Engine, Reply
+from bot.flows.engine import MAX_FAILURES, SKIP, Context, Engine
 
 DONE = "__done__"  # intake_answer when nothing is waiting: the form may close
 
@@ -28,14 +30,14 @@ def engine() -> Engine:
 
 
 def context(tracker: Tracker) -> Context:
-    return Context(tracker.sender_id, profile(),
-                   metadata=dict(tracker.latest_message.get("metadata") or {}))
+    return Context(
+        tracker.sender_id, profile(), metadata=dict(tracker.latest_message.get("metadata") or {})
+    )
 
 
 def say(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
     for reply in replies:
-        dispatcher.utter_message(text=reply.text, buttons=[
-            {"title": b.title, "payload": b.value} for b in reply.buttons])
+        dispatcher.utter_message(text=reply.text, buttons=[button(b) for b in reply.buttons])
 
 
 def _intent(tracker: Tracker):
@@ -60,8 +62,8 @@ class ActionStartFlow(Action):
             if name is None:
                 dispatcher.utter_message(
                     text="There's nothing to continue right now. Would you like to start something?",
-                    buttons=[{"title": o.title, "payload": o.value} for o in registry.STARTERS] +
-                            [{"title": PERSON.title, "payload": PERSON.value}])
+                    buttons=[button(o) for o in (*STARTERS, PERSON)],
+                )
                 return [SlotSet("intake_answer", DONE)]
         if name is None or name not in engine().flows:
             dispatcher.utter_message(text=profile().out_of_scope_text)
@@ -83,8 +85,7 @@ class ActionAskIntakeAnswer(Action):
         options = list(question.options)
         if failures >= MAX_FAILURES:
             options += ([SKIP] if question.skippable else []) + [PERSON]
-        dispatcher.utter_message(text=question.text, buttons=[
-            {"title": o.title, "payload": o.value} for o in options])
+        dispatcher.utter_message(text=question.text, buttons=[button(o) for o in options])
         return []
 
 
@@ -102,8 +103,9 @@ class ValidateIntakeForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_intake_form"
 
-    async def validate_intake_answer(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: Dict) -> Dict[Text, Any]:
+    async def validate_intake_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+    ) -> Dict[Text, Any]:
         if value == DONE:
             return {"intake_answer": DONE}
         ctx = context(tracker)

@@ -1,4 +1,5 @@
 """The crisis answer: 988/911 at once, a top-priority escalation, and any form ended."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action

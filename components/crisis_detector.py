@@ -7,9 +7,10 @@ past/policy marker in the message. The result overrides the intent, so the
 crisis rule wins over every form, fallback and FAQ; the level ("acute" / "concern") and
 the reason travel as entities so the action can choose its answer without the text.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -58,7 +59,10 @@ class CrisisDetector(GraphComponent):
                 # when it is confident and the rules found no idiom or past/policy marker.
                 # Otherwise its guess is withdrawn, so the crisis rule only ever runs on
                 # a decision made here.
-                if not assessment.mitigated and _crisis_confidence(message) >= self.classifier_threshold:
+                if (
+                    not assessment.mitigated
+                    and _crisis_confidence(message) >= self.classifier_threshold
+                ):
                     detection = Detection(ACUTE, "classifier", "")
                 else:
                     _withdraw_crisis(message)

@@ -3,10 +3,10 @@
 Usage: .venv/bin/python scripts/bench.py [--skip-train]
 Writes results/bench.json and prints a summary.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import statistics
@@ -27,9 +27,16 @@ from bot.safety import CrisisDetector  # noqa: E402
 from scripts.stack import VENV_BIN, Stack, environment  # noqa: E402
 
 QUESTIONS = [
-    "how many people are in a group?", "do you take PPO insurance", "can my dog join me",
-    "how long is the program", "what does it cost", "can my wife and I do it together",
-    "who are the therapists", "what device do I need", "hi", "thanks",
+    "how many people are in a group?",
+    "do you take PPO insurance",
+    "can my dog join me",
+    "how long is the program",
+    "what does it cost",
+    "can my wife and I do it together",
+    "who are the therapists",
+    "what device do I need",
+    "hi",
+    "thanks",
 ]
 
 
@@ -47,8 +54,13 @@ def pct(values, q):
 def bench_training() -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run([str(VENV_BIN / "rasa"), "train", "--force", "--out", out, "--quiet"],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(VENV_BIN / "rasa"), "train", "--force", "--out", out, "--quiet"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
 
@@ -63,8 +75,10 @@ def conversation(stack, sender, n, latencies, lock):
     with httpx.Client(timeout=60) as client:
         for i in range(n):
             start = time.perf_counter()
-            r = client.post(f"{stack.rasa_url}/webhooks/rest/webhook",
-                            json={"sender": sender, "message": QUESTIONS[i % len(QUESTIONS)]})
+            r = client.post(
+                f"{stack.rasa_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": QUESTIONS[i % len(QUESTIONS)]},
+            )
             elapsed = time.perf_counter() - start
             assert 200 <= r.status_code < 300 and r.json(), r.text
             with lock:
@@ -73,15 +87,22 @@ def conversation(stack, sender, n, latencies, lock):
 
 def bench_latency(stack, users: int, per_user: int):
     latencies, lock = [], threading.Lock()
-    threads = [threading.Thread(target=conversation,
-                                args=(stack, f"bench-{users}-{u}-{secrets.token_hex(3)}", per_user, latencies, lock))
-               for u in range(users)]
+    threads = [
+        threading.Thread(
+            target=conversation,
+            args=(stack, f"bench-{users}-{u}-{secrets.token_hex(3)}", per_user, latencies, lock),
+        )
+        for u in range(users)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return {"messages": len(latencies), "p50_ms": round(pct(latencies, 0.5), 1),
-            "p95_ms": round(pct(latencies, 0.95), 1)}
+    return {
+        "messages": len(latencies),
+        "p50_ms": round(pct(latencies, 0.5), 1),
+        "p95_ms": round(pct(latencies, 0.95), 1),
+    }
 
 
 def bench_matcher():
@@ -95,8 +116,11 @@ def bench_matcher():
         start = time.perf_counter()
         detector.detect(t)
         times.append((time.perf_counter() - start) * 1000)
-    return {"messages": len(texts), "mean_ms": round(statistics.mean(times), 2),
-            "p95_ms": round(pct(times, 0.95), 2)}
+    return {
+        "messages": len(texts),
+        "mean_ms": round(statistics.mean(times), 2),
+        "p95_ms": round(pct(times, 0.95), 2),
+    }
 
 
 def main() -> None:
@@ -105,12 +129,15 @@ def main() -> None:
         print("training (forced)…", flush=True)
         results["training_s"] = round(bench_training(), 1)
     state = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = environment({
-        "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()),
-        "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-        "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-        "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-    })
+    env = environment(
+        {
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
+            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
+        }
+    )
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     stack = Stack(env, log_dir=state / "log")
     print("starting servers…", flush=True)

@@ -9,6 +9,7 @@ servers with the sandbox clearinghouse and the built-in scheduler:
 Usage: .venv/bin/python scripts/bench_flows.py [--runs N]
 Writes results/flows.json and prints a summary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,13 +28,28 @@ from scripts.bench import free_port, pct  # noqa: E402
 from scripts.stack import Stack, environment  # noqa: E402
 from tests.e2e import ScreeningUser, iop_fit_answer, new_sender, say, texts  # noqa: E402
 
-JANE = ["/check_insurance", "I agree", "Aetna", "PPO", "AETNA12345", "my own", "Jane", "Doe", "04/04/2004"]
+JANE = [
+    "/check_insurance",
+    "I agree",
+    "Aetna",
+    "PPO",
+    "AETNA12345",
+    "my own",
+    "Jane",
+    "Doe",
+    "04/04/2004",
+]
 BOOKING = ["Jamie Rivera", "(512) 555-0142", "jamie@example.com", "Text and email", "yes"]
 
 
 def summary(values):
-    return {"median_s": round(statistics.median(values), 3), "p95_s": round(pct(values, 0.95), 3),
-            "min_s": round(min(values), 3), "max_s": round(max(values), 3), "runs": len(values)}
+    return {
+        "median_s": round(statistics.median(values), 3),
+        "p95_s": round(pct(values, 0.95), 3),
+        "min_s": round(min(values), 3),
+        "max_s": round(max(values), 3),
+        "runs": len(values),
+    }
 
 
 def screening(stack, runs):
@@ -88,20 +104,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-flows-"))
-    env = environment({
-        "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-        "CLEARINGHOUSE_SANDBOX_PORT": str(free_port()), "CLEARINGHOUSE_URL": "",
-        "RASA_AUTH_TOKEN": secrets.token_urlsafe(16), "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-        "TRACKER_SQLITE_PATH": str(state / "tracker.db"), "RASA_ENDPOINTS": "endpoints.yml",
-    })
+    env = environment(
+        {
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "WEB_PORT": str(free_port()),
+            "CLEARINGHOUSE_SANDBOX_PORT": str(free_port()),
+            "CLEARINGHOUSE_URL": "",
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
+            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
+            "RASA_ENDPOINTS": "endpoints.yml",
+        }
+    )
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     stack = Stack(env, log_dir=state / "log")
     print("starting servers…", flush=True)
     stack.start()
     try:
         say(stack, new_sender("warm"), "hi")
-        results = {"screening": screening(stack, args.runs), "insurance_check": insurance(stack, args.runs * 2),
-                   "booking": booking(stack, args.runs)}
+        results = {
+            "screening": screening(stack, args.runs),
+            "insurance_check": insurance(stack, args.runs * 2),
+            "booking": booking(stack, args.runs),
+        }
     finally:
         stack.stop()
     out = ROOT / "results" / "flows.json"

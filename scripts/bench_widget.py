@@ -3,6 +3,7 @@ and screenshots of the demo site at phone (360 px) and desktop (1280 px) widths.
 
 Usage: .venv/bin/python scripts/bench_widget.py   -> results/widget.json, results/*.png
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,15 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.stack import Stack, environment  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -59,12 +67,16 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     state = Path(tempfile.mkdtemp(prefix="bench-widget-"))
-    env = environment({
-        "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-        "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-        "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-        "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-    })
+    env = environment(
+        {
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "WEB_PORT": str(free_port()),
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
+            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
+        }
+    )
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
@@ -76,8 +88,13 @@ def main() -> None:
         screenshot(browser, url, 360, 740, out / "widget-phone-360.png", mobile=True)
         screenshot(browser, url, 1280, 800, out / "widget-desktop-1280.png", mobile=False)
         browser.close()
-    results = {"page_load_to_first_bot_message_s": {
-        "median": round(statistics.median(runs), 2), "max": round(max(runs), 2), "runs": len(runs)}}
+    results = {
+        "page_load_to_first_bot_message_s": {
+            "median": round(statistics.median(runs), 2),
+            "max": round(max(runs), 2),
+            "runs": len(runs),
+        }
+    }
     (out / "widget.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

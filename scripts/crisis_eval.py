@@ -6,6 +6,7 @@ Without --model: the rule matcher alone (fast). With --model: the whole NLU pipe
 trained model (rules + classifier, as the server decides). A set has the lists `crisis`,
 `hard_negatives` and `lower_risk` (see tests/data/crisis_set.yml).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ def model_levels(texts, model):
         for text in texts:
             parsed = await agent.parse_message(text)
             ents = {e["entity"]: e["value"] for e in parsed.get("entities", [])}
-            levels.append(ents.get("crisis_level", "acute") if parsed["intent"]["name"] == "crisis" else None)
+            levels.append(
+                ents.get("crisis_level", "acute") if parsed["intent"]["name"] == "crisis" else None
+            )
         return levels
 
     return asyncio.run(parse_all())
@@ -50,13 +53,21 @@ def main() -> None:
     args = parser.parse_args()
     data = yaml.safe_load(Path(args.set).read_text())
     groups = {k: [x["text"] for x in data[k]] for k in ("crisis", "hard_negatives", "lower_risk")}
-    levels = {k: (model_levels(v, args.model) if args.model else matcher_levels(v)) for k, v in groups.items()}
-    crisis, negatives, lower = (list(zip(groups[k], levels[k])) for k in ("crisis", "hard_negatives", "lower_risk"))
+    levels = {
+        k: (model_levels(v, args.model) if args.model else matcher_levels(v))
+        for k, v in groups.items()
+    }
+    crisis, negatives, lower = (
+        list(zip(groups[k], levels[k], strict=True))
+        for k in ("crisis", "hard_negatives", "lower_risk")
+    )
     missed = [t for t, level in crisis if level != "acute"]
     alarms = [t for t, level in negatives if level is not None]
     over = [t for t, level in lower if level == "acute"]
     print(f"{'model ' + args.model if args.model else 'rule matcher'} on {args.set}")
-    print(f"acute recall: {len(crisis) - len(missed)}/{len(crisis)} = {1 - len(missed) / len(crisis):.1%}")
+    print(
+        f"acute recall: {len(crisis) - len(missed)}/{len(crisis)} = {1 - len(missed) / len(crisis):.1%}"
+    )
     print(f"false alarms: {len(alarms)}/{len(negatives)} = {len(alarms) / len(negatives):.1%}")
     print(f"lower-risk given the full alarm: {len(over)}/{len(lower)}")
     if args.show:

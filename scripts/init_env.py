@@ -1,4 +1,5 @@
 """Create .env from .env.example on first run, filling secrets with fresh random values."""
+
 from __future__ import annotations
 
 import secrets

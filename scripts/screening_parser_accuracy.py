@@ -4,6 +4,7 @@
 
 Prints e.g. "parser accuracy: 78/80 = 97.5%"; --show lists the misses.
 """
+
 from __future__ import annotations
 
 import argparse

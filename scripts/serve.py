@@ -1,4 +1,5 @@
 """`make run`: check the profile, start every process, stop them all on Ctrl-C."""
+
 from __future__ import annotations
 
 import os
@@ -8,13 +9,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.config import check_or_exit  # noqa: E402
 from bot.profile import ProfileError, load_profile  # noqa: E402
 from bot.store.crypto import MissingKeyError, check_key  # noqa: E402
+from bot.store.migrate import upgrade as upgrade_schema  # noqa: E402
 from scripts.stack import Stack, environment  # noqa: E402
 
 
 def main() -> int:
     env = environment()
+    check_or_exit(env)  # every setting valid (bot.config), else say which and exit 2
     try:
         load_profile(env.get("PROGRAM_PROFILE") or None)
     except ProfileError as exc:
@@ -26,20 +30,34 @@ def main() -> int:
     except MissingKeyError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 2
+    try:
+        # The app database to the newest migration before any server opens it (each server
+        # also checks on first use; this way a failing migration stops the start here).
+        upgrade_schema(env.get("DATABASE_URL", "").strip() or None)
+    except Exception as exc:  # noqa: BLE001 - any failure stops the start with its reason
+        print(
+            f"Cannot start: upgrading the database schema failed: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
     stack = Stack(env)
     # Ctrl-C even when started from a shell that ignores SIGINT for background jobs, and
     # SIGTERM (docker stop, kill) likewise: stop every child, then exit.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        print("Starting the action server, the Rasa server and the website (loading the model takes a while)…")
+        print(
+            "Starting the action server, the Rasa server and the website (loading the model takes a while)…"
+        )
         stack.start(echo=True)
-        print(f"\nReady. Website with the chat widget: http://localhost:{env['WEB_PORT']}/\n"
-              f"Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
-              f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\n"
-              f"Insurance checks go to: {env['CLEARINGHOUSE_URL']}"
-              f"{' (the sandbox: try Aetna, PPO, AETNA12345, Jane Doe, 04/04/2004)' if env.get('RUN_CLEARINGHOUSE_SANDBOX') else ''}\n"
-              f"Ctrl-C stops everything.")
+        print(
+            f"\nReady. Website with the chat widget: http://localhost:{env['WEB_PORT']}/\n"
+            f"Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
+            f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\n"
+            f"Insurance checks go to: {env['CLEARINGHOUSE_URL']}"
+            f"{' (the sandbox: try Aetna, PPO, AETNA12345, Jane Doe, 04/04/2004)' if env.get('RUN_CLEARINGHOUSE_SANDBOX') else ''}\n"
+            f"Ctrl-C stops everything."
+        )
         return stack.wait()
     except KeyboardInterrupt:
         print("\nStopping…")

@@ -4,8 +4,10 @@ Used by `make run` (scripts/serve.py) and by the end-to-end tests, so both exerc
 same start-up. Every child gets its own process group; stopping the stack stops the groups,
 so no grandchild outlives it.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,27 +87,57 @@ class Stack:
 
     def plan(self) -> List[Process]:
         env, logs = self.env, self.log_dir
-        sandbox = [Process(
-            "clearinghouse sandbox",
-            [str(VENV_BIN / "python"), "-m", "bot.coverage.sandbox", "--port",
-             env["CLEARINGHOUSE_SANDBOX_PORT"]],
-            f"http://127.0.0.1:{env['CLEARINGHOUSE_SANDBOX_PORT']}/health",
-            logs / "clearinghouse.log",
-        )] if env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1" else []
+        sandbox = (
+            [
+                Process(
+                    "clearinghouse sandbox",
+                    [
+                        str(VENV_BIN / "python"),
+                        "-m",
+                        "stand_ins.clearinghouse",
+                        "--port",
+                        env["CLEARINGHOUSE_SANDBOX_PORT"],
+                    ],
+                    f"http://127.0.0.1:{env['CLEARINGHOUSE_SANDBOX_PORT']}/health",
+                    logs / "clearinghouse.log",
+                )
+            ]
+            if env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1"
+            else []
+        )
         return sandbox + [
             Process(
                 "action server",
-                [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-                 "--port", env["ACTION_PORT"]],
+                [
+                    str(VENV_BIN / "python"),
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    env["ACTION_PORT"],
+                ],
                 f"{self.action_url}/health",
                 logs / "actions.log",
             ),
             Process(
                 "rasa server",
-                [str(VENV_BIN / "rasa"), "run", "--enable-api",
-                 f"--auth-token={env['RASA_AUTH_TOKEN']}", "--port", env["RASA_PORT"],
-                 "--cors", env.get("RASA_CORS", "*"), "--credentials", "credentials.yml",
-                 "--endpoints", env["RASA_ENDPOINTS"], "--model", str(MODEL)],
+                [
+                    str(VENV_BIN / "rasa"),
+                    "run",
+                    "--enable-api",
+                    f"--auth-token={env['RASA_AUTH_TOKEN']}",
+                    "--port",
+                    env["RASA_PORT"],
+                    "--cors",
+                    env.get("RASA_CORS", "*"),
+                    "--credentials",
+                    "credentials.yml",
+                    "--endpoints",
+                    env["RASA_ENDPOINTS"],
+                    "--model",
+                    str(MODEL),
+                ],
                 f"{self.rasa_url}/status?token={env['RASA_AUTH_TOKEN']}",
                 logs / "rasa.log",
             ),
@@ -135,8 +167,10 @@ class Stack:
         while time.monotonic() < deadline:
             if proc.popen.poll() is not None:
                 tail = _tail(proc.log_path)
-                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}; "
-                                   f"end of {proc.log_path}:\n{tail}")
+                raise RuntimeError(
+                    f"{proc.name} exited with {proc.popen.returncode}; "
+                    f"end of {proc.log_path}:\n{tail}"
+                )
             try:
                 with urllib.request.urlopen(proc.health_url, timeout=2) as response:
                     if 200 <= response.status < 300:
@@ -157,9 +191,14 @@ class Stack:
         self._wait_healthy(proc, time.monotonic() + 60)
 
     def _spawn(self, proc: Process, echo: bool = False) -> None:
-        out = None if echo else open(proc.log_path, "ab")
+        # The child writes to this file for its whole life: no `with` that would close it.
+        out = None if echo else open(proc.log_path, "ab")  # noqa: SIM115
         proc.popen = subprocess.Popen(
-            proc.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            proc.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # own process group: stop() reaches grandchildren
         )
 
@@ -195,10 +234,8 @@ class Stack:
 def _signal_group(proc: Process, sig: int) -> None:
     if proc.popen is None or proc.popen.poll() is not None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.killpg(proc.popen.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -3,6 +3,7 @@
 Serves web/site/index.html (with the program's name and the Rasa URL filled in) and the
 widget's files from web/static/. Standard library only: it is a demo page, not an app.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ class Handler(SimpleHTTPRequestHandler):
         if path.startswith("/static/"):
             return super().do_GET()
         if path.startswith("/calendar/") and path.endswith(".ics"):
-            return self._calendar(path[len("/calendar/"):-len(".ics")])
+            return self._calendar(path[len("/calendar/") : -len(".ics")])
         return self._send(404, b"not found", "text/plain")
 
     def _calendar(self, code: str) -> None:
@@ -63,7 +64,11 @@ def render_page(rasa_url: str) -> bytes:
 
     facts = load_profile().facts.program
     page = (WEB / "site" / "index.html").read_text(encoding="utf-8")
-    for key, value in {"PROGRAM_NAME": facts.name, "PROGRAM_PHONE": facts.phone, "RASA_URL": rasa_url}.items():
+    for key, value in {
+        "PROGRAM_NAME": facts.name,
+        "PROGRAM_PHONE": facts.phone,
+        "RASA_URL": rasa_url,
+    }.items():
         page = page.replace("{{" + key + "}}", html.escape(value))
     return page.encode("utf-8")
 
@@ -71,15 +76,20 @@ def render_page(rasa_url: str) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8000")))
-    parser.add_argument("--rasa-url", default=os.environ.get("RASA_PUBLIC_URL")
-                        or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
+    parser.add_argument(
+        "--rasa-url",
+        default=os.environ.get("RASA_PUBLIC_URL")
+        or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}",
+    )
     args = parser.parse_args()
     if not (WEB / "static" / "vendor" / "socket.io.min.js").exists():
         sys.exit("web/static/vendor/socket.io.min.js is missing: run `make web` first.")
     Handler.page = render_page(args.rasa_url)
     handler = partial(Handler, directory=str(WEB))
     server = ThreadingHTTPServer(("0.0.0.0", args.port), handler)
-    print(f"Demo website on http://localhost:{args.port}/ (chat server {args.rasa_url})", flush=True)
+    print(
+        f"Demo website on http://localhost:{args.port}/ (chat server {args.rasa_url})", flush=True
+    )
     server.serve_forever()
 
 

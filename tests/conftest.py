@@ -1,5 +1,6 @@
 """Shared fixtures. Unit tests use a throwaway SQLite app database; e2e tests start the real
 action server and Rasa server once per session, on their own ports and databases."""
+
 from __future__ import annotations
 
 import os
@@ -31,18 +32,20 @@ def stack(tmp_path_factory):
     from scripts.stack import Stack, environment
 
     state = tmp_path_factory.mktemp("stack")
-    env = environment({
-        "RASA_PORT": str(_free_port()),
-        "ACTION_PORT": str(_free_port()),
-        "WEB_PORT": str(_free_port()),
-        "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()),
-        "CLEARINGHOUSE_URL": "",
-        "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-        "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-        "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-        "RASA_ENDPOINTS": "endpoints.yml",
-        "PROGRAM_PROFILE": "",
-    })
+    env = environment(
+        {
+            "RASA_PORT": str(_free_port()),
+            "ACTION_PORT": str(_free_port()),
+            "WEB_PORT": str(_free_port()),
+            "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()),
+            "CLEARINGHOUSE_URL": "",
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
+            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
+            "RASA_ENDPOINTS": "endpoints.yml",
+            "PROGRAM_PROFILE": "",
+        }
+    )
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     running = Stack(env, log_dir=state / "log").start()
     yield running
@@ -68,8 +71,15 @@ def browser():
             executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
             headless=True,
             # The machine's network is closed: keep Chromium from calling home.
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield chromium
         chromium.close()
@@ -91,6 +101,8 @@ def new_page(browser, request):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for i, context in enumerate(contexts):
             for j, page in enumerate(context.pages):
-                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}-{j}.png"), full_page=True)
+                page.screenshot(
+                    path=str(ARTIFACTS / f"{request.node.name}-{i}-{j}.png"), full_page=True
+                )
     for context in contexts:
         context.close()

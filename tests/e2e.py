@@ -1,4 +1,5 @@
 """Talking to the running servers over HTTP, as the website and integrations do."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,8 +17,11 @@ def new_sender(prefix: str = "t") -> str:
 
 def say(stack, sender: str, text: str) -> List[Dict]:
     """One user message through the REST channel; returns the bot's messages."""
-    response = httpx.post(f"{stack.rasa_url}/webhooks/rest/webhook",
-                          json={"sender": sender, "message": text}, timeout=60)
+    response = httpx.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        timeout=60,
+    )
     assert 200 <= response.status_code < 300, response.text
     return response.json()
 
@@ -27,8 +31,11 @@ def texts(messages: List[Dict]) -> List[str]:
 
 
 def tracker(stack, sender: str) -> Dict:
-    response = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker",
-                         params={"token": stack.env["RASA_AUTH_TOKEN"]}, timeout=30)
+    response = httpx.get(
+        f"{stack.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.env["RASA_AUTH_TOKEN"]},
+        timeout=30,
+    )
     assert 200 <= response.status_code < 300, response.text
     return response.json()
 
@@ -36,9 +43,12 @@ def tracker(stack, sender: str) -> Dict:
 def start_fallback_loop(stack, sender: str) -> List[Dict]:
     """Put a conversation inside the two-stage fallback loop, as a low-confidence message
     would, but deterministically (which words fall under the threshold changes per model)."""
-    response = httpx.post(f"{stack.rasa_url}/conversations/{sender}/trigger_intent",
-                          params={"token": stack.env["RASA_AUTH_TOKEN"]},
-                          json={"name": "nlu_fallback"}, timeout=60)
+    response = httpx.post(
+        f"{stack.rasa_url}/conversations/{sender}/trigger_intent",
+        params={"token": stack.env["RASA_AUTH_TOKEN"]},
+        json={"name": "nlu_fallback"},
+        timeout=60,
+    )
     assert 200 <= response.status_code < 300, response.text
     body = response.json()
     assert body["tracker"]["active_loop"].get("name") == "action_two_stage_fallback"
@@ -106,10 +116,18 @@ class ScreeningUser:
 
 
 IOP_FIT_ANSWERS = {
-    "fit.age": "I'm 34", "fit.state": "I live in Texas", "fit.for_whom": "just me",
-    "fit.withdrawal_alcohol": "no", "fit.withdrawal_meds": "nope", "fit.withdrawal_seizures": "No",
-    "fit.safe_housing": "yes", "fit.safe_at_home": "yeah", "fit.device_private": "Yes",
-    "fit.hours": "yes", "sex": "female", "phq9.9": "not at all",
+    "fit.age": "I'm 34",
+    "fit.state": "I live in Texas",
+    "fit.for_whom": "just me",
+    "fit.withdrawal_alcohol": "no",
+    "fit.withdrawal_meds": "nope",
+    "fit.withdrawal_seizures": "No",
+    "fit.safe_housing": "yes",
+    "fit.safe_at_home": "yeah",
+    "fit.device_private": "Yes",
+    "fit.hours": "yes",
+    "sex": "female",
+    "phq9.9": "not at all",
 }
 
 

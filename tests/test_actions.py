@@ -1,8 +1,8 @@
 """Custom actions on trackers from JSON fixtures: assert on events and dispatched messages."""
+
 import json
 from pathlib import Path
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -45,8 +45,11 @@ def test_faq_action_never_invents_an_answer_for_an_unknown_intent():
 
 
 def test_greeting_and_out_of_scope_offer_a_person():
-    for action, text in ((ActionWelcome(), profile().welcome_text), (ActionSupport(), profile().message("support")),
-                         (ActionOutOfScope(), profile().out_of_scope_text)):
+    for action, text in (
+        (ActionWelcome(), profile().welcome_text),
+        (ActionSupport(), profile().message("support")),
+        (ActionOutOfScope(), profile().out_of_scope_text),
+    ):
         messages, _ = run(action, tracker("faq_group_size"))
         assert messages[0]["text"] == text
         assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
@@ -59,7 +62,9 @@ def test_acute_crisis_answers_988_and_911_records_one_escalation_and_ends_the_lo
     assert "/request_human" in [b["payload"] for b in messages[1]["buttons"]]
     assert events == [ActiveLoop(None)]
     records = for_conversation("test-crisis", db_url)
-    assert [(r.kind, r.reason, r.priority) for r in records] == [("crisis", "suicidal", PRIORITY_CRISIS)]
+    assert [(r.kind, r.reason, r.priority) for r in records] == [
+        ("crisis", "suicidal", PRIORITY_CRISIS)
+    ]
 
 
 def test_concern_gets_the_gentle_answer_and_a_lower_priority_record(db_url):

@@ -1,4 +1,5 @@
 """The website chat widget in a real headless Chromium, against the real servers."""
+
 import time
 from urllib.parse import urlparse
 
@@ -146,5 +147,6 @@ def test_booking_in_the_widget_uses_the_browser_time_zone(stack, new_page):
     page.locator(BOT).last.get_by_role("button", name="Yes, book it").wait_for()
     click(page, "Yes, book it")
     page.wait_for_function(
-        f"Array.from(document.querySelectorAll('{BOT}')).some(e => e.innerText.includes('booked'))")
+        f"Array.from(document.querySelectorAll('{BOT}')).some(e => e.innerText.includes('booked'))"
+    )
     assert any(times[0] in t for t in page.locator(BOT).all_inner_texts())

@@ -1,5 +1,6 @@
 """The eligibility client and check_coverage against the sandbox over real HTTP; storage
 encrypted at rest; no PHI in logs."""
+
 import logging
 import sqlite3
 import subprocess
@@ -11,11 +12,18 @@ from datetime import date
 import httpx
 import pytest
 
-from bot.coverage import (ClearinghouseError, CoverageRequest, EligibilityClient, check_coverage, client_from_env,
-                          match_payer)
-from bot.coverage.records import checks_for, record_check, request_followup
-from bot.coverage.sandbox import PATH, start_sandbox
 from bot import handoff
+from bot.coverage import (
+    ClearinghouseError,
+    CoverageRequest,
+    EligibilityClient,
+    check_coverage,
+    client_from_env,
+    match_payer,
+)
+from bot.coverage.records import checks_for, record_check, request_followup
+from bot.coverage.wording import render
+from stand_ins.clearinghouse import PATH, start_sandbox
 
 AETNA = match_payer("aetna")[0]
 UHC = match_payer("uhc")[0]
@@ -34,8 +42,16 @@ def sandbox():
 def client(sandbox):
     server, url = sandbox
     server.reset()
-    c = EligibilityClient(url, api_key="test-key", provider_npi="1999999984", provider_name="Riverside Virtual IOP",
-                          timeout=1.0, retries=2, backoff=0.01, max_retry_after=2.0)
+    c = EligibilityClient(
+        url,
+        api_key="test-key",
+        provider_npi="1999999984",
+        provider_name="Riverside Virtual IOP",
+        timeout=1.0,
+        retries=2,
+        backoff=0.01,
+        max_retry_after=2.0,
+    )
     yield c
     c.close()
 
@@ -47,52 +63,75 @@ def req(member_id, payer=UHC, **kw):
 
 
 def test_stedi_mock_member_active_ppo(client, sandbox):
-    r = check_coverage(CoverageRequest(AETNA, "ppo", "AETNA12345", "Jane", "Doe", date(2004, 4, 4)), client)
+    r = check_coverage(
+        CoverageRequest(AETNA, "ppo", "AETNA12345", "Jane", "Doe", date(2004, 4, 4)), client
+    )
     assert r.status == "active" and r.payer_name == "Aetna"
     assert r.in_network.deductible == 1500 and r.in_network.deductible_remaining == 600
     assert r.in_network.oop_max == 5000 and r.in_network.oop_remaining == 3100
     assert r.in_network.coinsurance.low == 20 and r.prior_auth_required
-    assert r.messages()[0] == (
+    assert render(r)[0] == (
         "Good news: your Aetna PPO plan is active. For outpatient mental health and substance use care in network: "
-        "deductible $1,500 ($600 left to meet), then 20% coinsurance; out-of-pocket maximum $5,000 ($3,100 left).")
-    assert r.messages()[-1].endswith("This is an estimate, not a guarantee of payment.")
-    assert sandbox[0].service_types == [("AETNA12345", "30")]  # BH already in the STC 30 answer: one call
+        "deductible $1,500 ($600 left to meet), then 20% coinsurance; out-of-pocket maximum $5,000 ($3,100 left)."
+    )
+    assert render(r)[-1].endswith("This is an estimate, not a guarantee of payment.")
+    assert sandbox[0].service_types == [
+        ("AETNA12345", "30")
+    ]  # BH already in the STC 30 answer: one call
 
 
 def test_deductible_met(client):
-    r = check_coverage(CoverageRequest(UHC, "ppo", "SBX1002", "Sam", "Lee", date(1985, 11, 30)), client)
+    r = check_coverage(
+        CoverageRequest(UHC, "ppo", "SBX1002", "Sam", "Lee", date(1985, 11, 30)), client
+    )
     assert r.status == "active" and r.in_network.deductible_remaining == 0
-    assert "(already met)" in r.text and "$30 copay per visit" in r.text
+    assert "(already met)" in "\n\n".join(render(r)) and "$30 copay per visit" in "\n\n".join(
+        render(r)
+    )
 
 
 def test_inactive(client):
-    r = check_coverage(CoverageRequest(UHC, "ppo", "SBX1003", "Maria", "Garcia", date(1978, 7, 4)), client)
+    r = check_coverage(
+        CoverageRequest(UHC, "ppo", "SBX1003", "Maria", "Garcia", date(1978, 7, 4)), client
+    )
     assert r.status == "inactive"
 
 
 def test_out_of_network_only(client):
-    r = check_coverage(CoverageRequest(UHC, "epo", "SBX1004", "Chris", "Taylor", date(1995, 2, 20)), client)
+    r = check_coverage(
+        CoverageRequest(UHC, "epo", "SBX1004", "Chris", "Taylor", date(1995, 2, 20)), client
+    )
     assert r.status == "active" and r.in_network is None and r.out_of_network.deductible == 4000
     assert r.reason == "out_of_network_only"
 
 
 def test_carve_out(client):
-    r = check_coverage(CoverageRequest(UHC, "ppo", "SBX1005", "Jordan", "Smith", date(1988, 9, 9)), client)
+    r = check_coverage(
+        CoverageRequest(UHC, "ppo", "SBX1005", "Jordan", "Smith", date(1988, 9, 9)), client
+    )
     assert r.carve_out == "Magellan Healthcare" and r.needs_followup
 
 
 def test_asks_mh_and_ai_when_30_lacks_bh(client, sandbox):
-    r = check_coverage(CoverageRequest(UHC, "ppo", "SBX1006", "Pat", "Kim", date(1992, 3, 3)), client)
+    r = check_coverage(
+        CoverageRequest(UHC, "ppo", "SBX1006", "Pat", "Kim", date(1992, 3, 3)), client
+    )
     assert r.status == "active" and r.has_bh_benefits and r.in_network.copay.low == 25
     assert sorted(s for _, s in sandbox[0].service_types) == ["30", "AI", "MH"]
     assert sandbox[0].service_types[0] == ("SBX1006", "30")
 
 
-@pytest.mark.parametrize("member, kw, field, code", [
-    ("SBXAAA71", {}, "dob", "71"), ("SBXAAA72", {}, "member_id", "72"), ("SBXAAA75", {}, "member_id", "75"),
-    ("SBX1001", {"dob": date(1990, 1, 16)}, "dob", "71"), ("SBX1001", {"first_name": "Alexa"}, "name", "73"),
-    ("NOSUCH123", {}, "member_id", "75"),
-])
+@pytest.mark.parametrize(
+    "member, kw, field, code",
+    [
+        ("SBXAAA71", {}, "dob", "71"),
+        ("SBXAAA72", {}, "member_id", "72"),
+        ("SBXAAA75", {}, "member_id", "75"),
+        ("SBX1001", {"dob": date(1990, 1, 16)}, "dob", "71"),
+        ("SBX1001", {"first_name": "Alexa"}, "name", "73"),
+        ("NOSUCH123", {}, "member_id", "75"),
+    ],
+)
 def test_aaa_errors(client, member, kw, field, code):
     r = check_coverage(req(member, **kw), client)
     assert (r.status, r.error_field, r.aaa_code) == ("error", field, code)
@@ -133,9 +172,11 @@ def test_429_once_then_success(client, sandbox):
 def test_large_retry_after_not_waited(sandbox):
     server, url = sandbox
     server.reset()
-    with EligibilityClient(url, api_key="k", timeout=1.0, backoff=0.01, max_retry_after=0.5) as c:
-        with pytest.raises(ClearinghouseError) as exc:
-            c.check({"tradingPartnerServiceId": "87726", "subscriber": {"memberId": "SBX429"}})
+    with (
+        EligibilityClient(url, api_key="k", timeout=1.0, backoff=0.01, max_retry_after=0.5) as c,
+        pytest.raises(ClearinghouseError) as exc,
+    ):
+        c.check({"tradingPartnerServiceId": "87726", "subscriber": {"memberId": "SBX429"}})
     assert exc.value.reason == "rate_limited" and server.requests["SBX429"] == 1
 
 
@@ -165,9 +206,8 @@ def test_malformed_json(client):
 
 def test_authorization_header_required(sandbox):
     server, url = sandbox
-    with EligibilityClient(url, api_key="") as c:
-        with pytest.raises(ClearinghouseError) as exc:
-            c.check({"subscriber": {"memberId": "SBX1001"}})
+    with EligibilityClient(url, api_key="") as c, pytest.raises(ClearinghouseError) as exc:
+        c.check({"subscriber": {"memberId": "SBX1001"}})
     assert exc.value.reason == "rejected" and exc.value.status_code == 401
     r = httpx.post(url + PATH, json={"subscriber": {}}, headers={"Authorization": "x"})
     assert r.status_code == 200  # any key is accepted by the sandbox
@@ -175,13 +215,33 @@ def test_authorization_header_required(sandbox):
 
 def test_request_shape(client, sandbox):
     from bot.coverage import build_payload
-    r = CoverageRequest(AETNA, "ppo", "AETNA12345", "Jane", "Doe", date(2004, 4, 4), relation="child",
-                        patient_first_name="Jordan", patient_last_name="Doe", patient_dob=date(2012, 7, 14))
+
+    r = CoverageRequest(
+        AETNA,
+        "ppo",
+        "AETNA12345",
+        "Jane",
+        "Doe",
+        date(2004, 4, 4),
+        relation="child",
+        patient_first_name="Jordan",
+        patient_last_name="Doe",
+        patient_dob=date(2012, 7, 14),
+    )
     p = build_payload(r, client, "MH")
-    assert p["tradingPartnerServiceId"] == "60054" and p["encounter"] == {"serviceTypeCodes": ["MH"]}
+    assert p["tradingPartnerServiceId"] == "60054" and p["encounter"] == {
+        "serviceTypeCodes": ["MH"]
+    }
     assert p["provider"] == {"organizationName": "Riverside Virtual IOP", "npi": "1999999984"}
-    assert p["subscriber"] == {"memberId": "AETNA12345", "firstName": "Jane", "lastName": "Doe", "dateOfBirth": "20040404"}
-    assert p["dependents"] == [{"firstName": "Jordan", "lastName": "Doe", "dateOfBirth": "20120714"}]
+    assert p["subscriber"] == {
+        "memberId": "AETNA12345",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "dateOfBirth": "20040404",
+    }
+    assert p["dependents"] == [
+        {"firstName": "Jordan", "lastName": "Doe", "dateOfBirth": "20120714"}
+    ]
     assert len(p["controlNumber"]) == 9 and p["controlNumber"].isdigit()
     assert "AETNA12345" not in repr(r) and "2004" not in str(r)
 
@@ -191,8 +251,10 @@ def test_concurrency_cap(sandbox):
     server.reset()
     results = []
     with EligibilityClient(url, api_key="k", timeout=5.0, max_concurrency=3) as c:
+
         def one():
             results.append(check_coverage(req("SBXBUSY"), c).status)
+
         threads = [threading.Thread(target=one) for _ in range(9)]
         for t in threads:
             t.start()
@@ -204,13 +266,23 @@ def test_concurrency_cap(sandbox):
 
 
 def test_client_from_env(monkeypatch):
-    for k, v in {"CLEARINGHOUSE_URL": "http://example.invalid:1/", "CLEARINGHOUSE_API_KEY": "secret",
-                 "PROVIDER_NPI": "1999999984", "PROVIDER_NAME": "Riverside", "CLEARINGHOUSE_TIMEOUT": "7.5",
-                 "CLEARINGHOUSE_MAX_CONCURRENCY": "4", "CLEARINGHOUSE_RETRIES": "1"}.items():
+    for k, v in {
+        "CLEARINGHOUSE_URL": "http://example.invalid:1/",
+        "CLEARINGHOUSE_API_KEY": "secret",
+        "PROVIDER_NPI": "1999999984",
+        "PROVIDER_NAME": "Riverside",
+        "CLEARINGHOUSE_TIMEOUT": "7.5",
+        "CLEARINGHOUSE_MAX_CONCURRENCY": "4",
+        "CLEARINGHOUSE_RETRIES": "1",
+    }.items():
         monkeypatch.setenv(k, v)
     c = client_from_env()
     assert (c.url, c.timeout, c.max_concurrency, c.retries) == (
-        "http://example.invalid:1/change/medicalnetwork/eligibility/v3", 7.5, 4, 1)
+        "http://example.invalid:1/change/medicalnetwork/eligibility/v3",
+        7.5,
+        4,
+        1,
+    )
     assert c.provider == {"organizationName": "Riverside", "npi": "1999999984"}
     monkeypatch.delenv("CLEARINGHOUSE_URL")
     monkeypatch.setenv("CLEARINGHOUSE_TIMEOUT", "soon")
@@ -222,12 +294,28 @@ def test_client_from_env(monkeypatch):
 
 def test_no_phi_in_logs(client, caplog):
     caplog.set_level(logging.DEBUG)
-    for member, kw in (("SBX1001", {}), ("SBX1001", {"dob": date(1990, 1, 16)}), ("SBXAAA42", {}),
-                       ("SBX500", {}), ("SBXSLOW", {}), ("SBXBADJSON", {}), ("SBX1006", {})):
+    for member, kw in (
+        ("SBX1001", {}),
+        ("SBX1001", {"dob": date(1990, 1, 16)}),
+        ("SBXAAA42", {}),
+        ("SBX500", {}),
+        ("SBXSLOW", {}),
+        ("SBXBADJSON", {}),
+        ("SBX1006", {}),
+    ):
         check_coverage(req(member, **kw), client)
     text = caplog.text + " ".join(str(r.args) for r in caplog.records)
     assert "eligibility payer=87726" in text  # something was logged
-    for secret in ("SBX1001", "SBX1006", "SBXAAA42", "Rivera", "Alex", "19900115", "1990-01-15", "19900116"):
+    for secret in (
+        "SBX1001",
+        "SBX1006",
+        "SBXAAA42",
+        "Rivera",
+        "Alex",
+        "19900115",
+        "1990-01-15",
+        "19900116",
+    ):
         assert secret not in text
 
 
@@ -239,7 +327,10 @@ def test_storage_encrypted_at_rest(client, db_url, tmp_path):
     assert [x.id for x in rows] == [row_id]
     row = rows[0]
     assert row.status == "active" and row.payer_id == "60054" and row.plan_type == "ppo"
-    assert row.request["member_id"] == "AETNA12345" and row.result["in_network"]["deductible"] == "1500"
+    assert (
+        row.request["member_id"] == "AETNA12345"
+        and row.result["in_network"]["deductible"] == "1500"
+    )
     raw = b""
     for f in tmp_path.glob("app.db*"):
         raw += f.read_bytes()
@@ -253,17 +344,23 @@ def test_storage_encrypted_at_rest(client, db_url, tmp_path):
 def test_request_followup(db_url):
     esc_id = request_followup("conv-2", "payer_unavailable", db_url=db_url)
     [esc] = handoff.for_conversation("conv-2", db_url=db_url)
-    assert esc.id == esc_id and esc.kind == "coverage_followup" and esc.reason == "payer_unavailable"
+    assert (
+        esc.id == esc_id and esc.kind == "coverage_followup" and esc.reason == "payer_unavailable"
+    )
     assert esc.priority == handoff.PRIORITY_REQUEST
 
 
 def test_sandbox_runs_as_a_process(tmp_path):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "bot.coverage.sandbox", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stand_ins.clearinghouse", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -273,7 +370,9 @@ def test_sandbox_runs_as_a_process(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.05)
         with EligibilityClient(url, api_key="k") as c:
-            r = check_coverage(CoverageRequest(AETNA, "ppo", "AETNA12345", "Jane", "Doe", date(2004, 4, 4)), c)
+            r = check_coverage(
+                CoverageRequest(AETNA, "ppo", "AETNA12345", "Jane", "Doe", date(2004, 4, 4)), c
+            )
         assert r.status == "active"
     finally:
         proc.terminate()

@@ -1,5 +1,6 @@
 """The interpreter on Stedi's published example responses (tests/fixtures/stedi) and the
 plain-English bubbles."""
+
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.coverage import CoverageResult, interpret
-from bot.coverage.interpret import ESTIMATE
+from bot.coverage.wording import ESTIMATE, correction, render
 
 FIX = Path(__file__).parent / "fixtures" / "stedi"
 
@@ -17,7 +18,7 @@ def load(name):
 
 
 def words_ok(result):
-    msgs = result.messages()
+    msgs = render(result)
     assert msgs and all(len(m.split()) <= 60 for m in msgs), msgs
     return msgs
 
@@ -41,10 +42,16 @@ def test_stedi_mental_health_example():
     assert msgs[-1].endswith(ESTIMATE)
 
 
-@pytest.mark.parametrize("code, field, reason", [
-    ("71", "dob", "dob_mismatch"), ("72", "member_id", "member_id_invalid"), ("73", "name", "name_mismatch"),
-    ("75", "member_id", "not_found"), ("76", "person", "duplicate"),
-])
+@pytest.mark.parametrize(
+    "code, field, reason",
+    [
+        ("71", "dob", "dob_mismatch"),
+        ("72", "member_id", "member_id_invalid"),
+        ("73", "name", "name_mismatch"),
+        ("75", "member_id", "not_found"),
+        ("76", "person", "duplicate"),
+    ],
+)
 def test_aaa_field_errors(code, field, reason):
     r = interpret(load(f"aaa_{code}.json"))
     assert (r.status, r.error_field, r.aaa_code, r.reason) == ("error", field, code, reason)
@@ -56,7 +63,7 @@ def test_aaa_unavailable(code):
     r = interpret(load(f"aaa_{code}.json"))
     assert r.status == "unavailable" and r.aaa_code == code and r.error_field is None
     assert r.needs_followup
-    assert "coordinator" in r.text
+    assert "coordinator" in "\n\n".join(render(r))
 
 
 def test_aaa_in_subscriber_only():
@@ -65,7 +72,9 @@ def test_aaa_in_subscriber_only():
 
 
 def test_carve_out():
-    r = interpret(load("carve_out.json"), payer_name="Blue Cross and Blue Shield of Texas", plan_type="ppo")
+    r = interpret(
+        load("carve_out.json"), payer_name="Blue Cross and Blue Shield of Texas", plan_type="ppo"
+    )
     assert r.status == "active" and r.carve_out == "Magellan" and r.needs_followup
     msgs = words_ok(r)
     assert "managed by Magellan" in msgs[0] and "coordinator will confirm" in msgs[0]
@@ -76,7 +85,11 @@ def _resp(*entries, status=None):
 
 
 def test_inactive():
-    r = interpret(_resp({"code": "6", "name": "Inactive", "serviceTypeCodes": ["30"]}), payer_name="Aetna", plan_type="ppo")
+    r = interpret(
+        _resp({"code": "6", "name": "Inactive", "serviceTypeCodes": ["30"]}),
+        payer_name="Aetna",
+        plan_type="ppo",
+    )
     assert r.status == "inactive"
     msgs = words_ok(r)
     assert "not active" in msgs[0] and msgs[-1].endswith(ESTIMATE)
@@ -84,35 +97,87 @@ def test_inactive():
 
 def test_remaining_and_met_deductible():
     bh = ["MH"]
-    r = interpret(_resp(
-        {"code": "1", "serviceTypeCodes": ["30"]},
-        {"code": "C", "serviceTypeCodes": bh, "coverageLevelCode": "IND", "timeQualifierCode": "23", "benefitAmount": "1500", "inPlanNetworkIndicatorCode": "Y"},
-        {"code": "C", "serviceTypeCodes": bh, "coverageLevelCode": "IND", "timeQualifierCode": "29", "benefitAmount": "0", "inPlanNetworkIndicatorCode": "Y"},
-        {"code": "G", "serviceTypeCodes": ["30"], "coverageLevelCode": "IND", "timeQualifierCode": "23", "benefitAmount": "5000", "inPlanNetworkIndicatorCode": "Y"},
-        {"code": "G", "serviceTypeCodes": ["30"], "coverageLevelCode": "IND", "timeQualifierCode": "29", "benefitAmount": "3100", "inPlanNetworkIndicatorCode": "Y"},
-        {"code": "A", "serviceTypeCodes": bh, "benefitPercent": "0.2", "authOrCertIndicator": "Y", "inPlanNetworkIndicatorCode": "Y"},
-    ), payer_name="Aetna", plan_type="ppo")
+    r = interpret(
+        _resp(
+            {"code": "1", "serviceTypeCodes": ["30"]},
+            {
+                "code": "C",
+                "serviceTypeCodes": bh,
+                "coverageLevelCode": "IND",
+                "timeQualifierCode": "23",
+                "benefitAmount": "1500",
+                "inPlanNetworkIndicatorCode": "Y",
+            },
+            {
+                "code": "C",
+                "serviceTypeCodes": bh,
+                "coverageLevelCode": "IND",
+                "timeQualifierCode": "29",
+                "benefitAmount": "0",
+                "inPlanNetworkIndicatorCode": "Y",
+            },
+            {
+                "code": "G",
+                "serviceTypeCodes": ["30"],
+                "coverageLevelCode": "IND",
+                "timeQualifierCode": "23",
+                "benefitAmount": "5000",
+                "inPlanNetworkIndicatorCode": "Y",
+            },
+            {
+                "code": "G",
+                "serviceTypeCodes": ["30"],
+                "coverageLevelCode": "IND",
+                "timeQualifierCode": "29",
+                "benefitAmount": "3100",
+                "inPlanNetworkIndicatorCode": "Y",
+            },
+            {
+                "code": "A",
+                "serviceTypeCodes": bh,
+                "benefitPercent": "0.2",
+                "authOrCertIndicator": "Y",
+                "inPlanNetworkIndicatorCode": "Y",
+            },
+        ),
+        payer_name="Aetna",
+        plan_type="ppo",
+    )
     assert r.in_network.deductible_remaining == 0 and r.in_network.oop_remaining == Decimal("3100")
     assert r.prior_auth_required is True and r.out_of_network is None
-    text = r.text
-    assert "deductible $1,500 (already met), then 20% coinsurance; out-of-pocket maximum $5,000 ($3,100 left)" in text
+    text = "\n\n".join(render(r))
+    assert (
+        "deductible $1,500 (already met), then 20% coinsurance; out-of-pocket maximum $5,000 ($3,100 left)"
+        in text
+    )
     assert "Prior authorisation is required; we handle it." in text
 
 
 def test_out_of_network_only():
-    r = interpret(_resp(
-        {"code": "1", "serviceTypeCodes": ["30"]},
-        {"code": "A", "serviceTypeCodes": ["MH"], "benefitPercent": "0.4", "inPlanNetworkIndicatorCode": "N"},
-    ), payer_name="Aetna", plan_type="epo")
+    r = interpret(
+        _resp(
+            {"code": "1", "serviceTypeCodes": ["30"]},
+            {
+                "code": "A",
+                "serviceTypeCodes": ["MH"],
+                "benefitPercent": "0.4",
+                "inPlanNetworkIndicatorCode": "N",
+            },
+        ),
+        payer_name="Aetna",
+        plan_type="epo",
+    )
     assert r.in_network is None and r.out_of_network.coinsurance.low == 40
     assert r.reason == "out_of_network_only"
     assert "out-of-network benefits" in words_ok(r)[0]
 
 
 def test_active_without_bh_detail_needs_followup():
-    r = interpret(_resp({"code": "1", "serviceTypeCodes": ["30"]}), payer_name="Aetna", plan_type="ppo")
+    r = interpret(
+        _resp({"code": "1", "serviceTypeCodes": ["30"]}), payer_name="Aetna", plan_type="ppo"
+    )
     assert r.status == "active" and not r.has_bh_benefits and r.needs_followup
-    assert "coordinator" in r.text
+    assert "coordinator" in "\n\n".join(render(r))
 
 
 def test_garbage_is_not_active():
@@ -124,3 +189,19 @@ def test_result_round_trip():
     r = interpret(load("eligibility_mh_example.json"), payer_name="Cigna", plan_type="ppo")
     data = json.loads(json.dumps(r.to_dict()))
     assert CoverageResult.from_dict(data) == r
+
+
+@pytest.mark.parametrize("code", ["71", "72", "73", "75"])
+def test_correction_asked_once_then_final_words(code):
+    """A field the person can fix is asked again once (`correction`); the final answer, after
+    the correction was used, ends the check and never asks to type anything again."""
+    r = interpret(load(f"aaa_{code}.json"))
+    assert "again" in correction(r) or "exactly" in correction(r)
+    final = " ".join(render(r))
+    assert "coordinator" in final
+    assert "again" not in final and "type" not in final.lower()
+
+
+def test_no_correction_for_what_cannot_be_fixed():
+    assert correction(interpret(load("aaa_76.json"))) is None
+    assert correction(interpret(load("aaa_42.json"))) is None

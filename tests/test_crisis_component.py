@@ -1,4 +1,5 @@
 """The Rasa NLU component: the matcher and the classifier combined, on real Message objects."""
+
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
@@ -22,29 +23,37 @@ def entities(m):
 
 
 def test_rule_match_overrides_any_intent(component):
-    m = message("ok thanks, honestly i want to end my life", [{"name": "thanks", "confidence": 0.9}])
+    m = message(
+        "ok thanks, honestly i want to end my life", [{"name": "thanks", "confidence": 0.9}]
+    )
     component.process([m])
     assert m.get("intent")["name"] == "crisis"
     assert entities(m) == {"crisis_level": "acute", "crisis_reason": "suicidal"}
 
 
 def test_rule_match_wins_over_the_fallback(component):
-    m = message("kms", [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "greet", "confidence": 0.3}])
+    m = message(
+        "kms", [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "greet", "confidence": 0.3}]
+    )
     component.process([m])
     assert m.get("intent")["name"] == "crisis"
 
 
 def test_confident_classifier_triggers_when_rules_are_silent(component):
-    m = message("everything feels pointless and tonight feels final",
-                [{"name": "crisis", "confidence": 0.93}, {"name": "faq_cost", "confidence": 0.02}])
+    m = message(
+        "everything feels pointless and tonight feels final",
+        [{"name": "crisis", "confidence": 0.93}, {"name": "faq_cost", "confidence": 0.02}],
+    )
     component.process([m])
     assert m.get("intent")["name"] == "crisis"
     assert entities(m)["crisis_reason"] == "classifier"
 
 
 def test_unsure_classifier_is_withdrawn(component):
-    m = message("the weather is wild today",
-                [{"name": "crisis", "confidence": 0.55}, {"name": "out_of_scope", "confidence": 0.3}])
+    m = message(
+        "the weather is wild today",
+        [{"name": "crisis", "confidence": 0.55}, {"name": "out_of_scope", "confidence": 0.3}],
+    )
     component.process([m])
     assert m.get("intent")["name"] == "nlu_fallback"
     assert "crisis" not in [r["name"] for r in m.get("intent_ranking")]

@@ -1,4 +1,5 @@
 """PHI encryption at rest: the key rules and the column type."""
+
 import subprocess
 import sys
 
@@ -41,6 +42,7 @@ def test_keys_rotate_old_tokens_still_decrypt(fresh):
 
 def test_the_action_server_refuses_to_start_without_a_key_in_production():
     env = {"APP_ENV": "production", "PHI_ENCRYPTION_KEY": "", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", "import actions"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import actions"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "PHI_ENCRYPTION_KEY is not set" in result.stderr

@@ -1,9 +1,10 @@
 """Booking, rescheduling and cancelling the intake assessment through the real servers,
 with the built-in scheduler (hours from the program profile, bookings in the app database)."""
+
 import re
 import time
-from datetime import timezone
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timezone
 
 import httpx
 import pytest
@@ -47,7 +48,11 @@ def bookings(stack, sender):
     from bot.scheduling.models import BookingRecord
 
     with session(stack.env["DATABASE_URL"]) as s:
-        return s.execute(select(BookingRecord).where(BookingRecord.conversation_id == sender)).scalars().all()
+        return (
+            s.execute(select(BookingRecord).where(BookingRecord.conversation_id == sender))
+            .scalars()
+            .all()
+        )
 
 
 def test_book_an_assessment_in_the_chat(stack):
@@ -111,7 +116,9 @@ def test_reschedule_then_cancel_in_later_conversations(stack):
     say(stack, again, "/reschedule_appointment")
     say(stack, again, code)
     said = say(stack, again, "(512) 555-0142")
-    assert "That booking was cancelled" in texts(said)[0] and "/book_appointment" in buttons(said[0])
+    assert "That booking was cancelled" in texts(said)[0] and "/book_appointment" in buttons(
+        said[0]
+    )
 
 
 def test_a_wrong_proof_finds_nothing(stack):
@@ -156,13 +163,23 @@ def test_crisis_language_mid_booking_gets_the_crisis_answer(stack):
     assert said[0] == PROFILE.crisis_text
     assert not tracker(stack, sender)["active_loop"].get("name")
     assert ("crisis", PRIORITY_CRISIS) in [
-        (r.kind, r.priority) for r in for_conversation(sender, stack.env["DATABASE_URL"])]
+        (r.kind, r.priority) for r in for_conversation(sender, stack.env["DATABASE_URL"])
+    ]
 
 
 def test_after_an_insurance_check_the_birth_date_proves_the_booking(stack):
     sender = new_sender("book")
-    for text in ["/check_insurance", "I agree", "Aetna", "PPO", "AETNA12345", "my own", "Jane", "Doe",
-                 "04/04/2004"]:
+    for text in [
+        "/check_insurance",
+        "I agree",
+        "Aetna",
+        "PPO",
+        "AETNA12345",
+        "my own",
+        "Jane",
+        "Doe",
+        "04/04/2004",
+    ]:
         say(stack, sender, text)
     say(stack, sender, "/book_appointment")
     times = say(stack, sender, "Central")[-1]["buttons"]

@@ -1,4 +1,5 @@
 """The foundation through the real Rasa and action servers (REST webhook)."""
+
 import httpx
 import pytest
 import yaml
@@ -17,14 +18,17 @@ def test_faq_question_is_answered_from_the_profile(stack):
     assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
 
 
-@pytest.mark.parametrize("question, topic", [
-    ("can my dog be in the room with me during sessions", "pets"),
-    ("how much does it cost without insurance", "cost"),
-    ("can me and my husband do the program together", "couples"),
-    ("do you take ppo insurance", "insurance"),
-    ("how many days a week is it", "schedule"),
-    ("who are the therapists", "team"),
-])
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("can my dog be in the room with me during sessions", "pets"),
+        ("how much does it cost without insurance", "cost"),
+        ("can me and my husband do the program together", "couples"),
+        ("do you take ppo insurance", "insurance"),
+        ("how many days a week is it", "schedule"),
+        ("who are the therapists", "team"),
+    ],
+)
 def test_common_questions_reach_the_right_answer(stack, question, topic):
     assert texts(say(stack, new_sender(), question))[0] == PROFILE.answer(topic)
 
@@ -32,7 +36,9 @@ def test_common_questions_reach_the_right_answer(stack, question, topic):
 def test_a_whole_short_conversation(stack):
     sender = new_sender()
     assert texts(say(stack, sender, "hi there"))[0] == PROFILE.welcome_text
-    assert texts(say(stack, sender, "how long is the program"))[0] == PROFILE.answer("program_length")
+    assert texts(say(stack, sender, "how long is the program"))[0] == PROFILE.answer(
+        "program_length"
+    )
     assert "assistant" in texts(say(stack, sender, "are you a bot?"))[0]
     assert "welcome" in texts(say(stack, sender, "thanks!"))[0].lower()
 
@@ -82,7 +88,9 @@ def test_editing_the_profile_changes_the_answer_without_retraining(stack, tmp_pa
     edited.write_text(yaml.safe_dump(raw))
     stack.restart_actions({"PROGRAM_PROFILE": str(edited)})
     try:
-        assert "capped at 7" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]
+        assert (
+            "capped at 7" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]
+        )
     finally:
         stack.restart_actions({"PROGRAM_PROFILE": ""})
     assert "capped at 10" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]

@@ -1,6 +1,7 @@
 """The production configuration for real: PostgreSQL tracker store and app database, Redis
 lock store (endpoints.production.yml), APP_ENV=production with a real PHI key. A booking
 and an insurance check go through it; what lands in PostgreSQL is encrypted."""
+
 import secrets
 import socket
 
@@ -25,7 +26,9 @@ def _reachable(port: int) -> bool:
 @pytest.fixture(scope="module")
 def prod_stack(tmp_path_factory):
     if not (_reachable(5432) and _reachable(6379)):
-        pytest.skip("PostgreSQL (5432) and Redis (6379) are needed for the production configuration")
+        pytest.skip(
+            "PostgreSQL (5432) and Redis (6379) are needed for the production configuration"
+        )
     from scripts.stack import Stack, environment
 
     admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="test")
@@ -34,17 +37,29 @@ def prod_stack(tmp_path_factory):
         cur.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
         cur.execute(f"CREATE DATABASE {DATABASE}")
     state = tmp_path_factory.mktemp("prod")
-    env = environment({
-        "RASA_PORT": str(_free_port()), "ACTION_PORT": str(_free_port()), "WEB_PORT": str(_free_port()),
-        "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()), "CLEARINGHOUSE_URL": "",
-        "RASA_AUTH_TOKEN": secrets.token_urlsafe(16), "PROGRAM_PROFILE": "",
-        "RASA_ENDPOINTS": "endpoints.production.yml",
-        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": DATABASE,
-        "TRACKER_DB_USER": "postgres", "TRACKER_DB_PASSWORD": "",
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "3",
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-        "APP_ENV": "production", "PHI_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    })
+    env = environment(
+        {
+            "RASA_PORT": str(_free_port()),
+            "ACTION_PORT": str(_free_port()),
+            "WEB_PORT": str(_free_port()),
+            "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()),
+            "CLEARINGHOUSE_URL": "",
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "PROGRAM_PROFILE": "",
+            "RASA_ENDPOINTS": "endpoints.production.yml",
+            "TRACKER_DB_HOST": "127.0.0.1",
+            "TRACKER_DB_PORT": "5432",
+            "TRACKER_DB_NAME": DATABASE,
+            "TRACKER_DB_USER": "postgres",
+            "TRACKER_DB_PASSWORD": "",
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": "6379",
+            "REDIS_DB": "3",
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+            "APP_ENV": "production",
+            "PHI_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
+    )
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     running = Stack(env, log_dir=state / "log").start()
     yield running
@@ -55,7 +70,10 @@ def prod_stack(tmp_path_factory):
 
 
 def rows(sql, *args):
-    with psycopg2.connect(host="127.0.0.1", user="postgres", dbname=DATABASE) as conn, conn.cursor() as cur:
+    with (
+        psycopg2.connect(host="127.0.0.1", user="postgres", dbname=DATABASE) as conn,
+        conn.cursor() as cur,
+    ):
         cur.execute(sql, args)
         return cur.fetchall()
 
@@ -64,7 +82,9 @@ def test_booking_on_postgres_is_encrypted_at_rest(prod_stack):
     sender = new_sender("prod")
     _, said = book(prod_stack, sender)
     code = code_in(said)
-    [(name, phone, email)] = rows("select name, phone, email from intake_bookings where code = %s", code)
+    [(name, phone, email)] = rows(
+        "select name, phone, email from intake_bookings where code = %s", code
+    )
     for stored, plain in ((name, "Jamie"), (phone, "0142"), (email, "jamie.rivera")):
         assert plain not in stored and stored.startswith("gAAAAA")
     # The conversation itself lives in the PostgreSQL tracker store.
@@ -73,9 +93,20 @@ def test_booking_on_postgres_is_encrypted_at_rest(prod_stack):
 
 def test_insurance_check_on_postgres(prod_stack):
     sender = new_sender("prod")
-    for text in ["/check_insurance", "I agree", "Aetna", "PPO", "AETNA12345", "my own", "Jane", "Doe"]:
+    for text in [
+        "/check_insurance",
+        "I agree",
+        "Aetna",
+        "PPO",
+        "AETNA12345",
+        "my own",
+        "Jane",
+        "Doe",
+    ]:
         say(prod_stack, sender, text)
     said = " ".join(texts(say(prod_stack, sender, "04/04/2004")))
     assert "active" in said and "estimate, not a guarantee of payment" in said
-    [(status, summary)] = rows("select status, request from coverage_checks where conversation_id = %s", sender)
+    [(status, summary)] = rows(
+        "select status, request from coverage_checks where conversation_id = %s", sender
+    )
     assert status == "active" and "AETNA12345" not in summary

@@ -1,4 +1,5 @@
 """`make run`'s supervisor: one Ctrl-C stops every process it started; no orphans."""
+
 import os
 import secrets
 import signal
@@ -22,7 +23,9 @@ def free_port() -> int:
 
 
 def children_of(pid: int) -> list:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
@@ -31,18 +34,30 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def test_ctrl_c_stops_every_child(tmp_path):
-    env = dict(os.environ, RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()),
-               WEB_PORT=str(free_port()), CLEARINGHOUSE_SANDBOX_PORT=str(free_port()),
-               CLEARINGHOUSE_URL="", RASA_AUTH_TOKEN=secrets.token_urlsafe(8),
-               DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
-               TRACKER_SQLITE_PATH=str(tmp_path / "tracker.db"))
+    env = dict(
+        os.environ,
+        RASA_PORT=str(free_port()),
+        ACTION_PORT=str(free_port()),
+        WEB_PORT=str(free_port()),
+        CLEARINGHOUSE_SANDBOX_PORT=str(free_port()),
+        CLEARINGHOUSE_URL="",
+        RASA_AUTH_TOKEN=secrets.token_urlsafe(8),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
+        TRACKER_SQLITE_PATH=str(tmp_path / "tracker.db"),
+    )
     env.pop("ACTION_ENDPOINT_URL", None)
-    serve = subprocess.Popen([sys.executable, "scripts/serve.py"], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "scripts/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         said = []
@@ -51,8 +66,11 @@ def test_ctrl_c_stops_every_child(tmp_path):
             if line.startswith("Ready.") or time.monotonic() > deadline:
                 break
         assert said and said[-1].startswith("Ready."), "".join(said[-30:])
-        reply = httpx.post(f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook",
-                           json={"sender": "run", "message": "hi"}, timeout=60).json()
+        reply = httpx.post(
+            f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook",
+            json={"sender": "run", "message": "hi"},
+            timeout=60,
+        ).json()
         assert reply, "the started assistant answers"
         children = children_of(serve.pid)
         assert len(children) == 4  # actions, rasa, website, clearinghouse sandbox

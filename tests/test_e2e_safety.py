@@ -5,6 +5,7 @@ conversation and in the middle of every form the assistant has (today: the two-s
 fallback loop). At most 2% of hard negatives may alarm. Each crisis message writes exactly
 one escalation record and interrupts the active loop.
 """
+
 from pathlib import Path
 
 import httpx
@@ -32,8 +33,15 @@ def got_any_safety_answer(messages) -> bool:
 
 
 def test_recall_as_the_first_message(stack):
-    missed = [t for t, ok in zip(CRISIS, parallel(
-        lambda text: got_crisis_answer(say(stack, new_sender("first"), text)), CRISIS)) if not ok]
+    missed = [
+        t
+        for t, ok in zip(
+            CRISIS,
+            parallel(lambda text: got_crisis_answer(say(stack, new_sender("first"), text)), CRISIS),
+            strict=True,
+        )
+        if not ok
+    ]
     assert missed == [], f"{len(missed)}/{len(CRISIS)} missed"
 
 
@@ -43,12 +51,15 @@ def test_recall_in_the_middle_of_the_fallback_loop(stack):
         assert texts(start_fallback_loop(stack, sender))[0] == PROFILE.fallback.did_you_mean
         return got_crisis_answer(say(stack, sender, text))
 
-    missed = [t for t, ok in zip(CRISIS, parallel(mid_loop, CRISIS)) if not ok]
+    missed = [t for t, ok in zip(CRISIS, parallel(mid_loop, CRISIS), strict=True) if not ok]
     assert missed == [], f"{len(missed)}/{len(CRISIS)} missed"
 
 
-FORMS = {"screening": "/start_screening", "insurance check": "/check_insurance",
-         "booking": "/book_appointment"}
+FORMS = {
+    "screening": "/start_screening",
+    "insurance check": "/check_insurance",
+    "booking": "/book_appointment",
+}
 
 
 @pytest.mark.parametrize("flow", FORMS)
@@ -63,37 +74,62 @@ def test_recall_in_the_middle_of_every_form(stack, flow):
         assert texts(say(stack, sender, "I agree"))[0] == "Thank you."
         return got_crisis_answer(say(stack, sender, text))
 
-    missed = [t for t, ok in zip(messages, parallel(mid_form, messages)) if not ok]
+    missed = [t for t, ok in zip(messages, parallel(mid_form, messages), strict=True) if not ok]
     assert missed == [], f"{len(missed)}/{len(messages)} missed"
 
 
 def test_nothing_a_button_sends_is_taken_for_a_crisis(stack):
     """Answer buttons are pressed mid-form all the time; none may ever raise the alarm."""
-    from bot.flows import booking, coverage, engine
     from bot.consent import question as consent_question
+    from bot.flows import booking, coverage, engine, manage_booking, slots
     from bot.screening import CONTENT, question
 
     options = list(consent_question().options) + [engine.SKIP]
-    keys = list(CONTENT.fit_questions) + [i.key(n) for i in CONTENT.instruments.values()
-                                          for n in range(1, len(i.items) + 1)]
+    keys = list(CONTENT.fit_questions) + [
+        i.key(n) for i in CONTENT.instruments.values() for n in range(1, len(i.items) + 1)
+    ]
     options += [o for key in keys for o in question(key).options]
-    options += [*coverage.PLAN_OPTIONS, *coverage.RELATION_OPTIONS, *booking.CONTACT_OPTIONS,
-                *booking.ZONE_OPTIONS, booking.YES, booking.NO, booking.MORE, booking.NONE_WORK]
+    options += [
+        *coverage.PLAN_OPTIONS,
+        *coverage.RELATION_OPTIONS,
+        *booking.CONTACT_OPTIONS,
+        *slots.ZONE_OPTIONS,
+        booking.YES,
+        booking.NO,
+        slots.MORE,
+        slots.NONE_WORK,
+        manage_booking.BOOK_NEW,
+    ]
     values = sorted({o.value for o in options if not o.value.startswith("/")})
 
     def intent(text):
-        response = httpx.post(f"{stack.rasa_url}/model/parse", params={"token": stack.env["RASA_AUTH_TOKEN"]},
-                              json={"text": text}, timeout=30)
+        response = httpx.post(
+            f"{stack.rasa_url}/model/parse",
+            params={"token": stack.env["RASA_AUTH_TOKEN"]},
+            json={"text": text},
+            timeout=30,
+        )
         return response.json()["intent"]["name"]
 
-    alarmed = [v for v, name in zip(values, parallel(intent, values)) if name == "crisis"]
+    alarmed = [
+        v for v, name in zip(values, parallel(intent, values), strict=True) if name == "crisis"
+    ]
     assert alarmed == [], alarmed
     assert len(values) > 40
 
 
 def test_false_alarms_at_most_two_percent(stack):
-    alarmed = [t for t, hit in zip(NEGATIVES, parallel(
-        lambda text: got_any_safety_answer(say(stack, new_sender("neg"), text)), NEGATIVES)) if hit]
+    alarmed = [
+        t
+        for t, hit in zip(
+            NEGATIVES,
+            parallel(
+                lambda text: got_any_safety_answer(say(stack, new_sender("neg"), text)), NEGATIVES
+            ),
+            strict=True,
+        )
+        if hit
+    ]
     rate = len(alarmed) / len(NEGATIVES)
     print(f"\nfalse alarms through the server: {len(alarmed)}/{len(NEGATIVES)} = {rate:.1%}")
     assert rate <= 0.02, alarmed
@@ -101,7 +137,11 @@ def test_false_alarms_at_most_two_percent(stack):
 
 def test_lower_risk_mentions_get_the_gentle_answer(stack):
     answers = parallel(lambda x: texts(say(stack, new_sender("low"), x["text"])), SET["lower_risk"])
-    alarmed = [x["text"] for x, said in zip(SET["lower_risk"], answers) if PROFILE.crisis_text in said]
+    alarmed = [
+        x["text"]
+        for x, said in zip(SET["lower_risk"], answers, strict=True)
+        if PROFILE.crisis_text in said
+    ]
     assert alarmed == []
 
 

@@ -1,4 +1,5 @@
 """The screening through the real Rasa and action servers (REST channel)."""
+
 import time
 
 import pytest
@@ -7,8 +8,7 @@ from bot.consent import CONSENT
 from bot.handoff import PRIORITY_CRISIS, for_conversation
 from bot.profile import load_profile
 from bot.screening import recommend
-from tests.e2e import (ScreeningUser, buttons, iop_fit_answer, new_sender, say, texts,
-                       tracker)
+from tests.e2e import ScreeningUser, buttons, iop_fit_answer, new_sender, say, texts, tracker
 
 pytestmark = pytest.mark.e2e
 PROFILE = load_profile()
@@ -18,12 +18,16 @@ STATES = PROFILE.facts.licensed_states
 def stored_levels(stack, sender):
     from sqlalchemy import select
 
-    from bot.screening.models import Screening
+    from bot.screening.models import ScreeningRecord as Screening
     from bot.store import session
 
     with session(stack.env["DATABASE_URL"]) as s:
-        return [r.level for r in s.execute(select(Screening).where(
-            Screening.conversation_id == sender)).scalars()]
+        return [
+            r.level
+            for r in s.execute(
+                select(Screening).where(Screening.conversation_id == sender)
+            ).scalars()
+        ]
 
 
 def test_a_full_screening_ends_with_an_iop_fit_recommendation(stack):
@@ -101,8 +105,9 @@ def test_crisis_language_mid_screening_gets_the_crisis_answer_at_once(stack):
     said = texts(user.send("honestly I just want to kill myself"))
     assert said[0] == PROFILE.crisis_text
     assert not tracker(stack, user.sender)["active_loop"].get("name")
-    assert [(r.kind, r.priority) for r in for_conversation(user.sender, stack.env["DATABASE_URL"])] == [
-        ("crisis", PRIORITY_CRISIS)]
+    assert [
+        (r.kind, r.priority) for r in for_conversation(user.sender, stack.env["DATABASE_URL"])
+    ] == [("crisis", PRIORITY_CRISIS)]
     # Nothing is lost: the person can come back to the same question later.
     waiting = user.expected()
     assert waiting.text in texts(user.send("continue the screening"))
@@ -120,7 +125,8 @@ def test_under_18_gets_a_kind_explanation_and_a_person(stack):
 def test_a_non_acute_asq_positive_gets_resources_and_a_clinician_before_booking(stack):
     def answers(key):
         return {"phq9.9": "several days", "asq.1": "yes"}.get(key) or (
-            "no" if key.startswith("asq.") else iop_fit_answer(key))
+            "no" if key.startswith("asq.") else iop_fit_answer(key)
+        )
 
     user = ScreeningUser(stack, new_sender("scr"), answers)
     user.start()
@@ -128,15 +134,19 @@ def test_a_non_acute_asq_positive_gets_resources_and_a_clinician_before_booking(
     assert "asq.5" in user.answers  # the acuity question was asked
     rec = recommend(user.answers, STATES)
     assert rec.level == "safety_review" and rec.text in last and "988" in rec.text
-    assert ("review", 1) in [(r.kind, r.priority) for r in
-                             for_conversation(user.sender, stack.env["DATABASE_URL"])]
+    assert ("review", 1) in [
+        (r.kind, r.priority) for r in for_conversation(user.sender, stack.env["DATABASE_URL"])
+    ]
     booking = " ".join(texts(user.send("/book_appointment")))
     assert "clinicians would like to talk with you before we book" in booking
 
 
 def test_screening_answers_never_reach_the_logs(stack):
-    user = ScreeningUser(stack, new_sender("scr"), lambda key: {"fit.age": "I am 47 years old"}.get(
-        key) or iop_fit_answer(key))
+    user = ScreeningUser(
+        stack,
+        new_sender("scr"),
+        lambda key: {"fit.age": "I am 47 years old"}.get(key) or iop_fit_answer(key),
+    )
     user.start()
     user.run_to_end()
     assert {"action server", "rasa server"} <= {p.name for p in stack.processes}

@@ -1,13 +1,14 @@
 """The flow engine on its own: consent first, re-asks, skip after two failures, an FAQ in
 the middle, finish later and resume, a person on request. A tiny two-question flow stands
 in for the real ones (they have their own tests)."""
+
 from typing import Any, List, Optional
 
 import pytest
 
 from bot import consent
-from bot.flows.base import NotUnderstood, Option, Question
-from bot.flows.engine import PERSON, SKIP, SKIPPED, Context, Engine, Flow, Reply
+from bot.dialog import PERSON, SKIPPED, NotUnderstood, Option, Question, Reply
+from bot.flows.engine import SKIP, Context, Engine, Flow
 from bot.handoff import for_conversation
 from bot.profile import load_profile
 
@@ -20,7 +21,9 @@ class Pets(Flow):
     def next_question(self, state, ctx) -> Optional[Question]:
         a = state.get("answers", {})
         if "count" not in a:
-            return Question("count", "How many pets?", (Option("None", "0"),), help="A number, like 2.")
+            return Question(
+                "count", "How many pets?", (Option("None", "0"),), help="A number, like 2."
+            )
         if "kind" not in a:
             return Question("kind", "Dog or cat?", (Option("Dog", "dog"), Option("Cat", "cat")))
         return None

@@ -1,10 +1,18 @@
 """The program profile: loads, renders from facts, and names the bad key when broken."""
+
 import copy
 
 import pytest
 import yaml
 
-from bot.profile import DEFAULT_PATH, MAX_BUBBLE_WORDS, TOPICS, ProfileError, load_profile, parse_profile
+from bot.profile import (
+    DEFAULT_PATH,
+    MAX_BUBBLE_WORDS,
+    TOPICS,
+    ProfileError,
+    load_profile,
+    parse_profile,
+)
 
 
 @pytest.fixture()
@@ -43,11 +51,14 @@ def test_editing_a_fact_changes_the_answer(raw):
     assert "capped at 7" in parse_profile(raw).answer("group_size")
 
 
-@pytest.mark.parametrize("path, expected", [
-    (("facts", "groups", "cap"), "facts.groups.cap"),
-    (("facts", "schedule"), "facts.schedule"),
-    (("crisis", "lifeline_number"), "crisis.lifeline_number"),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        (("facts", "groups", "cap"), "facts.groups.cap"),
+        (("facts", "schedule"), "facts.schedule"),
+        (("crisis", "lifeline_number"), "crisis.lifeline_number"),
+    ],
+)
 def test_missing_key_is_named(raw, path, expected):
     node = raw
     for key in path[:-1]:

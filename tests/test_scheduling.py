@@ -1,5 +1,6 @@
 """bot.scheduling: built-in availability, bookings, the double-booking race, contact parsing,
 .ics output, call-backs and encryption at rest."""
+
 from __future__ import annotations
 
 import threading
@@ -11,12 +12,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, select
 
-from bot.flows.base import NotUnderstood
+from bot.dialog import NotUnderstood
 from bot.profile import IntakeFacts
-from bot.scheduling import (Booking, BookingNotFound, BookingRequest, BuiltInScheduler,
-                            CalComScheduler, Slot, SlotTaken, format_slot, parse_email,
-                            parse_phone, parse_time_zone, request_callback, scheduler_from_env,
-                            to_ics, zone_for_state)
+from bot.scheduling import (
+    Booking,
+    BookingNotFound,
+    BookingRequest,
+    BuiltInScheduler,
+    CalComScheduler,
+    Slot,
+    SlotTaken,
+    format_slot,
+    parse_email,
+    parse_phone,
+    parse_time_zone,
+    request_callback,
+    scheduler_from_env,
+    to_ics,
+    zone_for_state,
+)
 
 CHI = ZoneInfo("America/Chicago")
 UTC = timezone.utc
@@ -25,13 +39,24 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 def facts(**over) -> IntakeFacts:
     data = dict(
-        time_zone="America/Chicago", slot_minutes=60, buffer_minutes=15, min_lead_hours=18,
+        time_zone="America/Chicago",
+        slot_minutes=60,
+        buffer_minutes=15,
+        min_lead_hours=18,
         horizon_days=21,
-        hours={"mon": ["09:00-12:00", "13:00-17:00"], "tue": ["09:00-12:00", "13:00-17:00"],
-               "wed": ["09:00-12:00", "13:00-19:00"], "thu": ["09:00-12:00", "13:00-17:00"],
-               "fri": ["09:00-12:00", "13:00-16:00"], "sat": ["10:00-13:00"], "sun": []},
+        hours={
+            "mon": ["09:00-12:00", "13:00-17:00"],
+            "tue": ["09:00-12:00", "13:00-17:00"],
+            "wed": ["09:00-12:00", "13:00-19:00"],
+            "thu": ["09:00-12:00", "13:00-17:00"],
+            "fri": ["09:00-12:00", "13:00-16:00"],
+            "sat": ["10:00-13:00"],
+            "sun": [],
+        },
         holidays=[date(2026, 11, 26), date(2026, 12, 25)],
-        assessment="a 60-minute video call", join="a secure video link")
+        assessment="a 60-minute video call",
+        join="a secure video link",
+    )
     data.update(over)
     return IntakeFacts(**data)
 
@@ -46,22 +71,34 @@ def clock(dt: datetime):
 
 
 def request(conversation="c1", **over) -> BookingRequest:
-    data = dict(conversation_id=conversation, name="Jordan Rivers", phone="+15125550142",
-                email="jordan.rivers@example.com", contact_consent=["text", "email"],
-                time_zone="America/Denver", dob=date(1990, 3, 14))
+    data = dict(
+        conversation_id=conversation,
+        name="Jordan Rivers",
+        phone="+15125550142",
+        email="jordan.rivers@example.com",
+        contact_consent=["text", "email"],
+        time_zone="America/Denver",
+        dob=date(1990, 3, 14),
+    )
     data.update(over)
     return BookingRequest(**data)
 
 
 # --- availability -------------------------------------------------------------------------
 
+
 def test_slots_follow_windows_slot_length_and_buffer(db_url):
     sched = BuiltInScheduler(facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)))  # Monday
     slots = sched.available(at(2026, 10, 6, 0, 0), limit=5)  # Tuesday
     local = [(s.start.astimezone(CHI).strftime("%a %H:%M"), s.minutes) for s in slots]
     # 09:00-10:00, buffer 15, 10:15-11:15; 11:30 would end after 12:00. Afternoon 13:00-17:00.
-    assert local == [("Tue 09:00", 60), ("Tue 10:15", 60), ("Tue 13:00", 60),
-                     ("Tue 14:15", 60), ("Tue 15:30", 60)]
+    assert local == [
+        ("Tue 09:00", 60),
+        ("Tue 10:15", 60),
+        ("Tue 13:00", 60),
+        ("Tue 14:15", 60),
+        ("Tue 15:30", 60),
+    ]
     assert all(s.start.tzinfo is not None and s.start.utcoffset() == timedelta(0) for s in slots)
     assert slots == sorted(slots)
 
@@ -140,13 +177,22 @@ def test_slot_that_is_not_offered_is_refused(db_url):
 
 # --- bookings -----------------------------------------------------------------------------
 
+
 def test_book_then_find_by_code_and_each_proof(db_url):
-    sched = BuiltInScheduler(facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)), code_prefix="RIV")
+    sched = BuiltInScheduler(
+        facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)), code_prefix="RIV"
+    )
     booking = sched.book(sched.available(limit=1)[0], request())
     assert booking.code.startswith("RIV-") and len(booking.code) == 9
     assert not set(booking.code[4:]) & set("01OILU")
-    for proof in ("1990-03-14", "3/14/1990", "(512) 555-0142", "512.555.0142",
-                  "Jordan.Rivers@Example.com", " jordan.rivers@example.com "):
+    for proof in (
+        "1990-03-14",
+        "3/14/1990",
+        "(512) 555-0142",
+        "512.555.0142",
+        "Jordan.Rivers@Example.com",
+        " jordan.rivers@example.com ",
+    ):
         found = sched.find(booking.code, proof)
         assert found.code == booking.code and found.name == "Jordan Rivers", proof
         assert found.dob == date(1990, 3, 14) and found.phone == "+15125550142"
@@ -155,7 +201,9 @@ def test_book_then_find_by_code_and_each_proof(db_url):
     assert sched.find(booking.code[4:], "1990-03-14").code == booking.code
 
 
-@pytest.mark.parametrize("proof", ["1990-03-15", "512-555-0143", "someone@example.com", "", "hello"])
+@pytest.mark.parametrize(
+    "proof", ["1990-03-15", "512-555-0143", "someone@example.com", "", "hello"]
+)
 def test_wrong_proof_fails(db_url, proof):
     sched = BuiltInScheduler(facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)))
     booking = sched.book(sched.available(limit=1)[0], request())
@@ -204,16 +252,21 @@ def test_overlapping_slots_from_a_changed_profile_still_conflict(db_url):
     grid, a new slot overlapping an existing booking is refused too."""
     now = clock(at(2026, 10, 5, 8, 0))
     BuiltInScheduler(facts(), db_url=db_url, now=now).book(
-        Slot(at(2026, 10, 6, 9, 0).astimezone(UTC), at(2026, 10, 6, 10, 0).astimezone(UTC)), request())
+        Slot(at(2026, 10, 6, 9, 0).astimezone(UTC), at(2026, 10, 6, 10, 0).astimezone(UTC)),
+        request(),
+    )
     half = BuiltInScheduler(facts(slot_minutes=30, buffer_minutes=0), db_url=db_url, now=now)
     offered = [s.start.astimezone(CHI).strftime("%H:%M") for s in half.available(limit=3)]
     assert offered == ["10:00", "10:30", "11:00"]
     with pytest.raises(SlotTaken):
-        half.book(Slot(at(2026, 10, 6, 9, 30).astimezone(UTC), at(2026, 10, 6, 10, 0).astimezone(UTC)),
-                  request("c2"))
+        half.book(
+            Slot(at(2026, 10, 6, 9, 30).astimezone(UTC), at(2026, 10, 6, 10, 0).astimezone(UTC)),
+            request("c2"),
+        )
 
 
 # --- the race -----------------------------------------------------------------------------
+
 
 def _race(sched: BuiltInScheduler, slot: Slot, tag: str, label: str, n: int = 20):
     barrier = threading.Barrier(n)
@@ -239,27 +292,43 @@ def _race(sched: BuiltInScheduler, slot: Slot, tag: str, label: str, n: int = 20
     booked = [r for r in results if r[0] == "booked"]
     taken = [r for r in results if r[0] == "taken"]
     errors = [r for r in results if r[0] == "error"]
-    print(f"\n[race {label}] {n} threads booked {slot.start.isoformat()} at once: "
-          f"{len(booked)} booked, {len(taken)} SlotTaken, {len(errors)} errors {errors[:3]}")
+    print(
+        f"\n[race {label}] {n} threads booked {slot.start.isoformat()} at once: "
+        f"{len(booked)} booked, {len(taken)} SlotTaken, {len(errors)} errors {errors[:3]}"
+    )
     return booked, taken, errors
 
 
 def _rows_for(db_url, tag):
     from bot import store
     from bot.scheduling.models import BookingRecord, SlotClaim
+
     with store.session(db_url) as s:
-        ids = [r.id for r in s.execute(select(BookingRecord).where(
-            BookingRecord.conversation_id.like(f"{tag}-%"))).scalars()]
-        claims = s.execute(select(SlotClaim).where(SlotClaim.booking_id.in_(ids))).scalars().all() if ids else []
+        ids = [
+            r.id
+            for r in s.execute(
+                select(BookingRecord).where(BookingRecord.conversation_id.like(f"{tag}-%"))
+            ).scalars()
+        ]
+        claims = (
+            s.execute(select(SlotClaim).where(SlotClaim.booking_id.in_(ids))).scalars().all()
+            if ids
+            else []
+        )
         return ids, len(claims)
 
 
 def _cleanup(db_url, tag):
     from bot import store
     from bot.scheduling.models import BookingRecord, SlotClaim
+
     with store.session(db_url) as s:
-        ids = [r[0] for r in s.execute(select(BookingRecord.id).where(
-            BookingRecord.conversation_id.like(f"{tag}-%")))]
+        ids = [
+            r[0]
+            for r in s.execute(
+                select(BookingRecord.id).where(BookingRecord.conversation_id.like(f"{tag}-%"))
+            )
+        ]
         if ids:
             s.execute(delete(SlotClaim).where(SlotClaim.booking_id.in_(ids)))
             s.execute(delete(BookingRecord).where(BookingRecord.id.in_(ids)))
@@ -277,6 +346,7 @@ def test_twenty_conversations_race_for_one_slot_sqlite(db_url):
 def _postgres_or_skip():
     try:
         import psycopg2
+
         psycopg2.connect(PG_URL, connect_timeout=3).close()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"PostgreSQL at {PG_URL} is unreachable ({type(exc).__name__}: {exc})".strip())
@@ -291,9 +361,13 @@ def test_twenty_conversations_race_for_one_slot_postgresql():
     _cleanup(PG_URL, "sched-race")  # leftovers of an interrupted run
     from bot import store
     from bot.scheduling.models import SlotClaim, cells
+
     with store.session(PG_URL) as s:
-        s.execute(delete(SlotClaim).where(SlotClaim.calendar == "builtin",
-                                          SlotClaim.cell.in_(cells(slot.start, slot.end))))
+        s.execute(
+            delete(SlotClaim).where(
+                SlotClaim.calendar == "builtin", SlotClaim.cell.in_(cells(slot.start, slot.end))
+            )
+        )
     try:
         booked, taken, errors = _race(sched, slot, tag, "postgresql")
         assert (len(booked), len(taken), len(errors)) == (1, 19, 0)
@@ -305,6 +379,7 @@ def test_twenty_conversations_race_for_one_slot_postgresql():
 
 # --- encryption at rest, callbacks --------------------------------------------------------
 
+
 def _raw_bytes(db_url) -> bytes:
     path = Path(db_url.replace("sqlite:///", ""))
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
@@ -312,14 +387,28 @@ def _raw_bytes(db_url) -> bytes:
 
 def test_contact_details_are_not_readable_in_the_database_file(db_url):
     sched = BuiltInScheduler(facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)))
-    booking = sched.book(sched.available(limit=1)[0], request(name="Quintessa Marlowe",
-                                                               email="quintessa.m@example.org"))
-    request_callback("c9", "weekday evenings after 6", phone="+15125550188",
-                     email="callme@example.net", db_url=db_url)
+    booking = sched.book(
+        sched.available(limit=1)[0],
+        request(name="Quintessa Marlowe", email="quintessa.m@example.org"),
+    )
+    request_callback(
+        "c9",
+        "weekday evenings after 6",
+        phone="+15125550188",
+        email="callme@example.net",
+        db_url=db_url,
+    )
     raw = _raw_bytes(db_url)
     assert booking.code.encode() in raw  # the file is the right one
-    for secret in (b"Quintessa", b"quintessa.m@example.org", b"5125550142", b"1990-03-14",
-                   b"5125550188", b"callme@example.net", b"weekday evenings"):
+    for secret in (
+        b"Quintessa",
+        b"quintessa.m@example.org",
+        b"5125550142",
+        b"1990-03-14",
+        b"5125550188",
+        b"callme@example.net",
+        b"weekday evenings",
+    ):
         assert secret not in raw, secret
     assert "Quintessa" not in repr(booking) and "5125550142" not in repr(booking)
 
@@ -327,6 +416,7 @@ def test_contact_details_are_not_readable_in_the_database_file(db_url):
 def test_request_callback_stores_encrypted_and_returns_id(db_url):
     from bot import store
     from bot.scheduling.models import Callback
+
     first = request_callback("c1", "mornings", phone="+15125550142", db_url=db_url)
     second = request_callback("c1", "any time", email="a@example.com", db_url=db_url)
     assert second > first
@@ -341,29 +431,46 @@ def test_request_callback_stores_encrypted_and_returns_id(db_url):
 
 # --- .ics ---------------------------------------------------------------------------------
 
+
 def test_ics_parses_back_with_the_right_utc_start():
     from icalendar import Calendar
-    slot = Slot(datetime(2026, 11, 24, 20, 0, tzinfo=UTC), datetime(2026, 11, 24, 21, 0, tzinfo=UTC))
-    booking = Booking(code="RIV-7KQ2M", slot=slot, status="booked", name="Jordan Rivers",
-                      phone="+15125550142", email="j@example.com", time_zone="America/Chicago")
+
+    slot = Slot(
+        datetime(2026, 11, 24, 20, 0, tzinfo=UTC), datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+    )
+    booking = Booking(
+        code="RIV-7KQ2M",
+        slot=slot,
+        status="booked",
+        name="Jordan Rivers",
+        phone="+15125550142",
+        email="j@example.com",
+        time_zone="America/Chicago",
+    )
     data = to_ics(booking, "Intake assessment", "A 60-minute video call", "Secure video link")
     cal = Calendar.from_ical(data)
     events = list(cal.walk("VEVENT"))
     assert len(events) == 1
     event = events[0]
-    assert event.decoded("dtstart") == slot.start and event.decoded("dtstart").utcoffset() == timedelta(0)
+    assert event.decoded("dtstart") == slot.start and event.decoded(
+        "dtstart"
+    ).utcoffset() == timedelta(0)
     assert event.decoded("dtend") == slot.end
     assert str(event["summary"]) == "Intake assessment"
     assert str(event["uid"]) == "RIV-7KQ2M@iop-intake"
     assert b"DTSTART:20261124T200000Z" in data
     assert b"Jordan" not in data and b"5125550142" not in data
-    cancelled = Calendar.from_ical(to_ics(Booking(**{**booking.__dict__, "status": "cancelled", "sequence": 2}), "Intake"))
+    cancelled = Calendar.from_ical(
+        to_ics(Booking(**{**booking.__dict__, "status": "cancelled", "sequence": 2}), "Intake")
+    )
     assert str(cancelled["method"]) == "CANCEL"
     assert str(list(cancelled.walk("VEVENT"))[0]["status"]) == "CANCELLED"
 
 
 def test_format_slot_is_short():
-    slot = Slot(datetime(2026, 11, 24, 20, 0, tzinfo=UTC), datetime(2026, 11, 24, 21, 0, tzinfo=UTC))
+    slot = Slot(
+        datetime(2026, 11, 24, 20, 0, tzinfo=UTC), datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+    )
     assert format_slot(slot, "America/Chicago") == "Tue Nov 24, 2:00 PM CST"
     assert format_slot(slot, ZoneInfo("America/New_York")) == "Tue Nov 24, 3:00 PM EST"
     assert format_slot(slot, "America/Los_Angeles") == "Tue Nov 24, 12:00 PM PST"
@@ -371,47 +478,81 @@ def test_format_slot_is_short():
 
 # --- parsing tables -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("512-555-0142", "+15125550142"), ("(512) 555-0142", "+15125550142"),
-    ("512.555.0142", "+15125550142"), ("+1 512 555 0142", "+15125550142"),
-    ("1-512-555-0142", "+15125550142"), ("5125550142", "+15125550142"),
-    ("+44 20 7946 0958", "+442079460958"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("512-555-0142", "+15125550142"),
+        ("(512) 555-0142", "+15125550142"),
+        ("512.555.0142", "+15125550142"),
+        ("+1 512 555 0142", "+15125550142"),
+        ("1-512-555-0142", "+15125550142"),
+        ("5125550142", "+15125550142"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
+)
 def test_parse_phone(text, expected):
     assert parse_phone(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "555-0142", "call me", "123", "000-000-0000", "my number is secret"])
+@pytest.mark.parametrize(
+    "text", ["", "555-0142", "call me", "123", "000-000-0000", "my number is secret"]
+)
 def test_parse_phone_rejects(text):
     with pytest.raises(NotUnderstood):
         parse_phone(text)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("jordan@example.com", "jordan@example.com"), ("  Jordan.Rivers@Example.COM ", "Jordan.Rivers@example.com"),
-    ("a+intake@sub.example.org", "a+intake@sub.example.org"), ("<x@example.net>", "x@example.net"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("jordan@example.com", "jordan@example.com"),
+        ("  Jordan.Rivers@Example.COM ", "Jordan.Rivers@example.com"),
+        ("a+intake@sub.example.org", "a+intake@sub.example.org"),
+        ("<x@example.net>", "x@example.net"),
+    ],
+)
 def test_parse_email(text, expected):
     assert parse_email(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "jordan", "jordan@", "@example.com", "jordan@example", "a b@example.com"])
+@pytest.mark.parametrize(
+    "text", ["", "jordan", "jordan@", "@example.com", "jordan@example", "a b@example.com"]
+)
 def test_parse_email_rejects(text):
     with pytest.raises(NotUnderstood):
         parse_email(text)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("central", "America/Chicago"), ("CST", "America/Chicago"), ("Central Time", "America/Chicago"),
-    ("CT", "America/Chicago"), ("cdt", "America/Chicago"),
-    ("eastern time", "America/New_York"), ("EST", "America/New_York"), ("Eastern Standard Time", "America/New_York"),
-    ("mountain", "America/Denver"), ("MST", "America/Denver"),
-    ("pacific", "America/Los_Angeles"), ("PT", "America/Los_Angeles"), ("Pacific time zone", "America/Los_Angeles"),
-    ("America/Denver", "America/Denver"), ("america/new_york", "America/New_York"),
-    ("Texas", "America/Chicago"), ("TX", "America/Chicago"), ("New Mexico", "America/Denver"),
-    ("Arizona", "America/Phoenix"), ("hawaii", "Pacific/Honolulu"), ("alaska", "America/Anchorage"),
-    ("I'm in Ohio", "America/New_York"), ("Denver", "America/Denver"), ("UTC", "UTC"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("central", "America/Chicago"),
+        ("CST", "America/Chicago"),
+        ("Central Time", "America/Chicago"),
+        ("CT", "America/Chicago"),
+        ("cdt", "America/Chicago"),
+        ("eastern time", "America/New_York"),
+        ("EST", "America/New_York"),
+        ("Eastern Standard Time", "America/New_York"),
+        ("mountain", "America/Denver"),
+        ("MST", "America/Denver"),
+        ("pacific", "America/Los_Angeles"),
+        ("PT", "America/Los_Angeles"),
+        ("Pacific time zone", "America/Los_Angeles"),
+        ("America/Denver", "America/Denver"),
+        ("america/new_york", "America/New_York"),
+        ("Texas", "America/Chicago"),
+        ("TX", "America/Chicago"),
+        ("New Mexico", "America/Denver"),
+        ("Arizona", "America/Phoenix"),
+        ("hawaii", "Pacific/Honolulu"),
+        ("alaska", "America/Anchorage"),
+        ("I'm in Ohio", "America/New_York"),
+        ("Denver", "America/Denver"),
+        ("UTC", "UTC"),
+    ],
+)
 def test_parse_time_zone(text, expected):
     assert parse_time_zone(text) == expected
 
@@ -425,6 +566,7 @@ def test_parse_time_zone_rejects(text):
 
 def test_zone_for_every_state_dc_and_pr():
     from bot.profile import US_STATES
+
     for code in US_STATES:
         ZoneInfo(zone_for_state(code))
     assert zone_for_state("TX") == zone_for_state("Texas") == "America/Chicago"
@@ -436,6 +578,7 @@ def test_zone_for_every_state_dc_and_pr():
 
 
 # --- choosing the back end -----------------------------------------------------------------
+
 
 def test_scheduler_from_env(db_url, monkeypatch):
     monkeypatch.delenv("CALCOM_API_KEY", raising=False)

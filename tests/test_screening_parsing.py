@@ -1,4 +1,5 @@
 """Free-text answers to the screening questions: the phrasing table must be >= 90% right."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,15 +17,18 @@ def test_phrasing_table_accuracy():
     assert ok / total >= 0.90
 
 
-@pytest.mark.parametrize("key,text", [
-    ("phq9.1", "how many days a week is the program?"),
-    ("phq9.1", "What time do the groups start in the evening"),
-    ("gad7.2", "can my partner join the same group as me"),
-    ("auditc.2", "does insurance cover this?"),
-    ("fit.age", "is there an age limit for the program?"),
-    ("phq9.1", ""),
-    ("phq9.1", "   "),
-])
+@pytest.mark.parametrize(
+    "key,text",
+    [
+        ("phq9.1", "how many days a week is the program?"),
+        ("phq9.1", "What time do the groups start in the evening"),
+        ("gad7.2", "can my partner join the same group as me"),
+        ("auditc.2", "does insurance cover this?"),
+        ("fit.age", "is there an age limit for the program?"),
+        ("phq9.1", ""),
+        ("phq9.1", "   "),
+    ],
+)
 def test_questions_are_not_answers(key, text):
     with pytest.raises(NotUnderstood) as exc:
         parse_answer(key, text)
@@ -37,7 +41,20 @@ def test_clean_answer_with_question_mark_is_accepted():
 
 
 def test_drinks_map_to_bands():
-    assert [parse_answer("auditc.2", str(n)) for n in range(1, 13)] == [0, 0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert [parse_answer("auditc.2", str(n)) for n in range(1, 13)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        3,
+        4,
+        4,
+        4,
+    ]
 
 
 def test_yes_no_refusal_only_counts_for_asq():

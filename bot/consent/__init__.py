@@ -3,18 +3,21 @@
 Screening, the insurance check and booking all start by asking for it once per
 conversation; a stored consent names the version of the text the person agreed to.
 """
+
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, constr
+from pydantic import BaseModel, Extra, constr
 from sqlalchemy import select
 
-from bot.flows.base import NotUnderstood, Option, Question
+from bot.content import load_model
+from bot.dialog import Option, Question, normalize, parse_yes_no
 from bot.store import session
+
+if TYPE_CHECKING:
+    from bot.consent.models import Consent
 
 PATH = Path(__file__).with_name("consent.yml")
 QUESTION_KEY = "consent"
@@ -33,19 +36,10 @@ class ConsentText(BaseModel):
 
 
 def load_consent(path: Path = PATH) -> ConsentText:
-    try:
-        return ConsentText.parse_obj(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        bad = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path}: {bad}") from None
+    return load_model(ConsentText, path)
 
 
 CONSENT = load_consent()
-
-_YES = {"yes", "y", "yeah", "yep", "sure", "ok", "okay", "i agree", "agree", "i do", "fine",
-        "yes i agree", "sounds good", "go ahead", "alright", "of course", "yes please"}
-_NO = {"no", "n", "nope", "nah", "no thanks", "no thank you", "i don't agree", "i do not agree",
-       "don't agree", "disagree", "not now", "no way"}
 
 
 def question() -> Question:
@@ -59,12 +53,12 @@ def question() -> Question:
 
 
 def parse(text: str) -> bool:
-    t = " ".join(text.lower().replace("’", "'").strip(" .!").split())
-    if t in _YES or t == CONSENT.agree.lower():
+    t = normalize(text)
+    if t == normalize(CONSENT.agree):
         return True
-    if t in _NO or t == CONSENT.decline.lower():
+    if t == normalize(CONSENT.decline):
         return False
-    raise NotUnderstood("I need a clear yes or no before I ask anything personal.")
+    return parse_yes_no(t, "I need a clear yes or no before I ask anything personal.", whole=True)
 
 
 def record(conversation_id: str, db_url: Optional[str] = None) -> "Consent":
@@ -82,8 +76,14 @@ def given(conversation_id: str, db_url: Optional[str] = None) -> Optional["Conse
     from bot.consent.models import Consent
 
     with session(db_url) as s:
-        return s.execute(
-            select(Consent)
-            .where(Consent.conversation_id == conversation_id, Consent.version == CONSENT.version)
-            .order_by(Consent.id.desc())
-        ).scalars().first()
+        return (
+            s.execute(
+                select(Consent)
+                .where(
+                    Consent.conversation_id == conversation_id, Consent.version == CONSENT.version
+                )
+                .order_by(Consent.id.desc())
+            )
+            .scalars()
+            .first()
+        )

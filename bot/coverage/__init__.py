@@ -4,23 +4,49 @@ sandbox), explain the benefits in plain words, store the check encrypted.
 
 No Rasa imports: actions/ adapts this to the conversation.
 """
+
 from .check import CoverageRequest, build_payload, check_coverage
 from .client import ClearinghouseError, EligibilityClient, client_from_env
 from .interpret import Benefits, CoverageResult, interpret
-from .parsing import (PLAN_TYPES, RELATIONS, parse_dob, parse_member_id, parse_name, parse_payer,
-                      parse_plan_type, parse_relation)
+from .parsing import (
+    PLAN_TYPES,
+    RELATIONS,
+    parse_dob,
+    parse_member_id,
+    parse_name,
+    parse_plan_type,
+    parse_relation,
+)
 from .payers import Payer, PayerFileError, match_payer
 
 __all__ = [
-    "Benefits", "ClearinghouseError", "CoverageRequest", "CoverageResult", "EligibilityClient", "PLAN_TYPES",
-    "Payer", "PayerFileError", "RELATIONS", "build_payload", "check_coverage", "client_from_env", "interpret",
-    "match_payer", "parse_dob", "parse_member_id", "parse_name", "parse_payer", "parse_plan_type",
-    "parse_relation", "record_check", "request_followup",
+    "Benefits",
+    "ClearinghouseError",
+    "CoverageRequest",
+    "CoverageResult",
+    "EligibilityClient",
+    "PLAN_TYPES",
+    "Payer",
+    "PayerFileError",
+    "RELATIONS",
+    "build_payload",
+    "check_coverage",
+    "client_from_env",
+    "interpret",
+    "match_payer",
+    "parse_dob",
+    "parse_member_id",
+    "parse_name",
+    "parse_plan_type",
+    "parse_relation",
+    "record_check",
+    "request_followup",
 ]
 
 
 def __getattr__(name):  # storage is imported lazily: bot.store imports bot.coverage.models
     if name in ("record_check", "request_followup", "checks_for"):
         from . import records
+
         return getattr(records, name)
     raise AttributeError(name)

@@ -1,4 +1,5 @@
 """One coverage check: build the Stedi request(s), call the clearinghouse, interpret."""
+
 from __future__ import annotations
 
 import logging
@@ -34,12 +35,22 @@ class CoverageRequest:
 
     def summary(self) -> Dict[str, Any]:
         """What is stored (encrypted) about the request: the minimum to follow up."""
-        out = {"payer_id": self.payer.payer_id, "payer_name": self.payer.name, "plan_type": self.plan_type,
-               "member_id": self.member_id, "first_name": self.first_name, "last_name": self.last_name,
-               "dob": self.dob.isoformat(), "relation": self.relation}
+        out = {
+            "payer_id": self.payer.payer_id,
+            "payer_name": self.payer.name,
+            "plan_type": self.plan_type,
+            "member_id": self.member_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "dob": self.dob.isoformat(),
+            "relation": self.relation,
+        }
         if self.is_dependent:
-            out.update(patient_first_name=self.patient_first_name, patient_last_name=self.patient_last_name,
-                       patient_dob=self.patient_dob.isoformat())
+            out.update(
+                patient_first_name=self.patient_first_name,
+                patient_last_name=self.patient_last_name,
+                patient_dob=self.patient_dob.isoformat(),
+            )
         return out
 
     def __repr__(self) -> str:  # never print PHI by accident (logs, tracebacks, pytest output)
@@ -49,24 +60,34 @@ class CoverageRequest:
 
 
 def control_number() -> str:
-    return f"{secrets.randbelow(10 ** 9):09d}"
+    return f"{secrets.randbelow(10**9):09d}"
 
 
-def build_payload(request: CoverageRequest, client: EligibilityClient, service_type: str = "30") -> Dict[str, Any]:
+def build_payload(
+    request: CoverageRequest, client: EligibilityClient, service_type: str = "30"
+) -> Dict[str, Any]:
     """A Stedi Real-Time Eligibility Check JSON request. Dependents go in `dependents` (one
     per check), with the policy holder in `subscriber`, as Stedi recommends."""
     payload: Dict[str, Any] = {
         "controlNumber": control_number(),
         "tradingPartnerServiceId": request.payer.payer_id,
         "provider": client.provider,
-        "subscriber": {"memberId": request.member_id, "firstName": request.first_name,
-                       "lastName": request.last_name, "dateOfBirth": request.dob.strftime("%Y%m%d")},
+        "subscriber": {
+            "memberId": request.member_id,
+            "firstName": request.first_name,
+            "lastName": request.last_name,
+            "dateOfBirth": request.dob.strftime("%Y%m%d"),
+        },
         "encounter": {"serviceTypeCodes": [service_type]},
     }
     if request.is_dependent:
-        payload["dependents"] = [{"firstName": request.patient_first_name or request.first_name,
-                                  "lastName": request.patient_last_name or request.last_name,
-                                  "dateOfBirth": request.patient_dob.strftime("%Y%m%d")}]
+        payload["dependents"] = [
+            {
+                "firstName": request.patient_first_name or request.first_name,
+                "lastName": request.patient_last_name or request.last_name,
+                "dateOfBirth": request.patient_dob.strftime("%Y%m%d"),
+            }
+        ]
     return payload
 
 
@@ -88,13 +109,17 @@ def check_coverage(request: CoverageRequest, client: EligibilityClient) -> Cover
     try:
         first = client.check(build_payload(request, client, "30"))
     except ClearinghouseError as exc:
-        return CoverageResult(status="unavailable", reason=exc.reason, payer_name=name, plan_type=ptype)
+        return CoverageResult(
+            status="unavailable", reason=exc.reason, payer_name=name, plan_type=ptype
+        )
     result = interpret(first, payer_name=name, plan_type=ptype)
     if result.status != "active" or result.has_bh_benefits or result.carve_out:
         return result
     extra: List[Dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(client.check, build_payload(request, client, stc)) for stc in ("MH", "AI")]
+        futures = [
+            pool.submit(client.check, build_payload(request, client, stc)) for stc in ("MH", "AI")
+        ]
         for fut in futures:
             try:
                 resp = fut.result()
@@ -102,7 +127,9 @@ def check_coverage(request: CoverageRequest, client: EligibilityClient) -> Cover
                 log.info("coverage follow-up query failed: %s", exc.reason)
                 continue
             if interpret(resp).status == "active" or any(
-                    set(e.get("serviceTypeCodes") or []) & BH_OUTPATIENT_STCS for e in resp.get("benefitsInformation") or []):
+                set(e.get("serviceTypeCodes") or []) & BH_OUTPATIENT_STCS
+                for e in resp.get("benefitsInformation") or []
+            ):
                 extra.append(resp)
     if not extra:
         return result

@@ -6,11 +6,11 @@ Retries with exponential backoff and jitter on AAA 42 (payer unavailable), HTTP 
 the payer ID, HTTP status, attempt, AAA codes and timing; never a name, member ID or date of
 birth (request and response bodies are never logged).
 """
+
 from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -21,7 +21,7 @@ import httpx
 log = logging.getLogger("bot.coverage.client")
 
 ELIGIBILITY_PATH = "/change/medicalnetwork/eligibility/v3"
-DEFAULT_URL = "http://127.0.0.1:8089"  # the local sandbox: python -m bot.coverage.sandbox
+DEFAULT_URL = "http://127.0.0.1:8089"  # the local sandbox: python -m stand_ins.clearinghouse
 STEDI_URL = "https://healthcare.us.stedi.com/2024-04-01"
 RETRY_AAA = frozenset({"42"})
 
@@ -37,11 +37,21 @@ class ClearinghouseError(RuntimeError):
 
 
 class EligibilityClient:
-    def __init__(self, base_url: str = DEFAULT_URL, api_key: str = "", provider_npi: str = "",
-                 provider_name: str = "", timeout: float = 10.0, retries: int = 2,
-                 max_concurrency: int = 5, backoff: float = 0.5, max_backoff: float = 4.0,
-                 max_retry_after: float = 5.0, queue_timeout: Optional[float] = None,
-                 transport: Optional[httpx.BaseTransport] = None):
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        api_key: str = "",
+        provider_npi: str = "",
+        provider_name: str = "",
+        timeout: float = 10.0,
+        retries: int = 2,
+        max_concurrency: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 4.0,
+        max_retry_after: float = 5.0,
+        queue_timeout: Optional[float] = None,
+        transport: Optional[httpx.BaseTransport] = None,
+    ):
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.base_url = base_url.rstrip("/")
@@ -59,7 +69,9 @@ class EligibilityClient:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
             headers["Authorization"] = api_key
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout), headers=headers, transport=transport)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout), headers=headers, transport=transport
+        )
 
     # -- lifecycle
     def close(self) -> None:
@@ -77,7 +89,7 @@ class EligibilityClient:
 
     # -- the call
     def _delay(self, attempt: int) -> float:
-        base = min(self.max_backoff, self.backoff * (2 ** attempt))
+        base = min(self.max_backoff, self.backoff * (2**attempt))
         return base + random.uniform(0, base)  # full jitter on top of the exponential step
 
     def _post_once(self, payload: Dict[str, Any]) -> httpx.Response:
@@ -100,13 +112,27 @@ class EligibilityClient:
             try:
                 resp = self._post_once(payload)
             except httpx.TimeoutException:
-                log.warning("eligibility payer=%s stc=%s attempt=%d timeout after %.1fs", payer, stcs, attempt + 1,
-                            time.monotonic() - started)
-                raise ClearinghouseError("timeout", f"No answer from the clearinghouse within {self.timeout:g} s.") from None
+                log.warning(
+                    "eligibility payer=%s stc=%s attempt=%d timeout after %.1fs",
+                    payer,
+                    stcs,
+                    attempt + 1,
+                    time.monotonic() - started,
+                )
+                raise ClearinghouseError(
+                    "timeout", f"No answer from the clearinghouse within {self.timeout:g} s."
+                ) from None
             except httpx.TransportError as exc:
-                log.warning("eligibility payer=%s stc=%s attempt=%d network error %s", payer, stcs, attempt + 1,
-                            type(exc).__name__)
-                failure = ClearinghouseError("network", f"Could not reach the clearinghouse ({type(exc).__name__}).")
+                log.warning(
+                    "eligibility payer=%s stc=%s attempt=%d network error %s",
+                    payer,
+                    stcs,
+                    attempt + 1,
+                    type(exc).__name__,
+                )
+                failure = ClearinghouseError(
+                    "network", f"Could not reach the clearinghouse ({type(exc).__name__})."
+                )
                 if attempt < self.retries:
                     time.sleep(self._delay(attempt))
                     attempt += 1
@@ -118,26 +144,61 @@ class EligibilityClient:
                 reason = "rate_limited" if code == 429 else "server_error"
                 if code == 429:
                     retry_after = _retry_after(resp.headers.get("Retry-After"))
-                log.warning("eligibility payer=%s stc=%s attempt=%d http=%d %.2fs", payer, stcs, attempt + 1, code, elapsed)
-                if attempt < self.retries and (retry_after is None or retry_after <= self.max_retry_after):
+                log.warning(
+                    "eligibility payer=%s stc=%s attempt=%d http=%d %.2fs",
+                    payer,
+                    stcs,
+                    attempt + 1,
+                    code,
+                    elapsed,
+                )
+                if attempt < self.retries and (
+                    retry_after is None or retry_after <= self.max_retry_after
+                ):
                     time.sleep(retry_after if retry_after is not None else self._delay(attempt))
                     attempt += 1
                     continue
                 raise ClearinghouseError(reason, f"The clearinghouse answered HTTP {code}.", code)
             if not 200 <= code < 300:
-                log.warning("eligibility payer=%s stc=%s attempt=%d http=%d rejected", payer, stcs, attempt + 1, code)
-                raise ClearinghouseError("rejected", f"The clearinghouse rejected the request (HTTP {code}).", code)
+                log.warning(
+                    "eligibility payer=%s stc=%s attempt=%d http=%d rejected",
+                    payer,
+                    stcs,
+                    attempt + 1,
+                    code,
+                )
+                raise ClearinghouseError(
+                    "rejected", f"The clearinghouse rejected the request (HTTP {code}).", code
+                )
             try:
                 data = resp.json()
             except (json.JSONDecodeError, ValueError, UnicodeDecodeError):
-                log.warning("eligibility payer=%s stc=%s attempt=%d http=%d malformed JSON", payer, stcs, attempt + 1, code)
-                raise ClearinghouseError("malformed_response", "The clearinghouse answered with malformed JSON.", code) from None
+                log.warning(
+                    "eligibility payer=%s stc=%s attempt=%d http=%d malformed JSON",
+                    payer,
+                    stcs,
+                    attempt + 1,
+                    code,
+                )
+                raise ClearinghouseError(
+                    "malformed_response", "The clearinghouse answered with malformed JSON.", code
+                ) from None
             if not isinstance(data, dict):
-                raise ClearinghouseError("malformed_response", "The clearinghouse answer is not a JSON object.", code)
+                raise ClearinghouseError(
+                    "malformed_response", "The clearinghouse answer is not a JSON object.", code
+                )
             from .interpret import aaa_codes  # local: interpret is pure and imports nothing of ours
+
             codes = aaa_codes(data)
-            log.info("eligibility payer=%s stc=%s attempt=%d http=%d aaa=%s %.2fs", payer, stcs, attempt + 1, code,
-                     ",".join(codes) or "-", elapsed)
+            log.info(
+                "eligibility payer=%s stc=%s attempt=%d http=%d aaa=%s %.2fs",
+                payer,
+                stcs,
+                attempt + 1,
+                code,
+                ",".join(codes) or "-",
+                elapsed,
+            )
             if RETRY_AAA & set(codes) and attempt < self.retries:
                 time.sleep(self._delay(attempt))
                 attempt += 1
@@ -154,26 +215,18 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         return None  # an HTTP date: treat as "not small"; use our own backoff
 
 
-def _env_number(name: str, default, cast):
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return cast(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-
-
 def client_from_env() -> EligibilityClient:
-    """The client configured from the environment (.env via bot.config)."""
-    import bot.config  # noqa: F401  (loads .env)
+    """The client configured from the environment (bot.config.settings(); .env included).
+    A malformed CLEARINGHOUSE_* or PROVIDER_* value raises ConfigError (a ValueError) naming it."""
+    from bot.config import settings
 
+    config = settings()
     return EligibilityClient(
-        base_url=os.environ.get("CLEARINGHOUSE_URL", "").strip() or DEFAULT_URL,
-        api_key=os.environ.get("CLEARINGHOUSE_API_KEY", "").strip(),
-        provider_npi=os.environ.get("PROVIDER_NPI", "").strip(),
-        provider_name=os.environ.get("PROVIDER_NAME", "").strip(),
-        timeout=_env_number("CLEARINGHOUSE_TIMEOUT", 10.0, float),
-        max_concurrency=_env_number("CLEARINGHOUSE_MAX_CONCURRENCY", 5, int),
-        retries=_env_number("CLEARINGHOUSE_RETRIES", 2, int),
+        base_url=config.clearinghouse_url or DEFAULT_URL,
+        api_key=config.clearinghouse_api_key,
+        provider_npi=config.provider_npi,
+        provider_name=config.provider_name,
+        timeout=config.clearinghouse_timeout,
+        max_concurrency=config.clearinghouse_max_concurrency,
+        retries=config.clearinghouse_retries,
     )

@@ -1,14 +1,16 @@
-"""Reading a Stedi (Change-Healthcare-compatible) JSON 271 eligibility response and saying
-what it means for outpatient mental health and substance use care, in plain words.
+"""Reading a Stedi (Change-Healthcare-compatible) JSON 271 eligibility response: what it
+means for outpatient mental health and substance use care, as a CoverageResult. Saying it in
+plain words is bot.coverage.wording's job.
 
 Pure functions: no I/O, no logging. Field names follow Stedi's Real-Time Eligibility Check
 JSON endpoint (`planStatus`, `benefitsInformation[]` with `code`, `serviceTypeCodes`,
 `inPlanNetworkIndicatorCode`, `timeQualifierCode`, `benefitAmount`, `benefitPercent`,
 `authOrCertIndicator`, `benefitsRelatedEntities`, `errors[]` with AAA `code`s).
 """
+
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -23,7 +25,11 @@ PLAN_STC = "30"
 
 # AAA reject reasons -> (status, error_field, reason)
 AAA_FIELD = {
-    "71": ("error", "dob", "dob_mismatch"),  # Patient Birth Date Does Not Match That for the Patient on the Database
+    "71": (
+        "error",
+        "dob",
+        "dob_mismatch",
+    ),  # Patient Birth Date Does Not Match That for the Patient on the Database
     "58": ("error", "dob", "dob_invalid"),  # Invalid/Missing Date-of-Birth
     "72": ("error", "member_id", "member_id_invalid"),  # Invalid/Missing Subscriber/Insured ID
     "64": ("error", "member_id", "member_id_invalid"),  # Invalid/Missing Patient ID
@@ -35,10 +41,13 @@ AAA_FIELD = {
     "68": ("error", "person", "duplicate"),  # Duplicate Patient ID Number
     "42": ("unavailable", None, "payer_unavailable"),  # Unable to Respond at Current Time
     "79": ("unavailable", None, "payer_unavailable"),  # Invalid Participant Identification
-    "80": ("unavailable", None, "payer_unavailable"),  # No Response received - Transaction Terminated
+    "80": (
+        "unavailable",
+        None,
+        "payer_unavailable",
+    ),  # No Response received - Transaction Terminated
 }
 UNAVAILABLE_AAA = frozenset(c for c, v in AAA_FIELD.items() if v[0] == "unavailable")
-ESTIMATE = "This is an estimate, not a guarantee of payment."
 
 
 def _dec(value: Any) -> Optional[Decimal]:
@@ -64,6 +73,7 @@ class Range:
 @dataclass
 class Benefits:
     """One network tier (in or out of network) for outpatient mental health / substance use."""
+
     deductible: Optional[Decimal] = None
     deductible_remaining: Optional[Decimal] = None
     oop_max: Optional[Decimal] = None
@@ -94,18 +104,23 @@ class CoverageResult:
     @property
     def needs_followup(self) -> bool:
         """A coordinator should verify by hand (and contact the person)."""
-        return (self.status == "unavailable" or bool(self.carve_out)
-                or (self.status == "error" and self.error_field in (None, "person"))
-                or (self.status == "active" and not self.has_bh_benefits))
+        return (
+            self.status == "unavailable"
+            or bool(self.carve_out)
+            or (self.status == "error" and self.error_field in (None, "person"))
+            or (self.status == "active" and not self.has_bh_benefits)
+        )
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-safe (Decimals as strings): what is stored, encrypted, with a check."""
+
         def conv(v):
             if isinstance(v, Decimal):
                 return str(v)
             if isinstance(v, dict):
                 return {k: conv(x) for k, x in v.items()}
             return v
+
         return conv(asdict(self))
 
     @classmethod
@@ -120,20 +135,15 @@ class CoverageResult:
                 else:
                     out[k] = _dec(v)
             return Benefits(**out)
+
         data = dict(data)
         data["in_network"] = benefits(data.get("in_network"))
         data["out_of_network"] = benefits(data.get("out_of_network"))
         return cls(**data)
 
-    def messages(self) -> List[str]:
-        return render(self)
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(self.messages())
-
 
 # --- reading the response -------------------------------------------------------------------
+
 
 def aaa_codes(response: Dict[str, Any]) -> List[str]:
     """AAA reject codes anywhere Stedi puts them: top-level `errors[]` and the `aaaErrors`
@@ -146,6 +156,7 @@ def aaa_codes(response: Dict[str, Any]) -> List[str]:
                 code = str(item["code"]).strip()
                 if code not in codes:
                     codes.append(code)
+
     add(response.get("errors"))
     for key in ("subscriber", "provider", "payer"):
         part = response.get(key)
@@ -173,7 +184,9 @@ def _networks(entry: Dict[str, Any]) -> Tuple[str, ...]:
 
 
 def _level_rank(entry: Dict[str, Any]) -> int:
-    return {"IND": 0, None: 1, "": 1, "EMP": 1}.get(entry.get("coverageLevelCode"), 2)  # family last
+    return {"IND": 0, None: 1, "": 1, "EMP": 1}.get(
+        entry.get("coverageLevelCode"), 2
+    )  # family last
 
 
 def _pick(entries: List[Dict[str, Any]], codes: Iterable[str]) -> List[Dict[str, Any]]:
@@ -183,8 +196,16 @@ def _pick(entries: List[Dict[str, Any]], codes: Iterable[str]) -> List[Dict[str,
 
 def _amount(entries: List[Dict[str, Any]], total: bool) -> Optional[Decimal]:
     """Deductible / out-of-pocket: the calendar- or plan-year total, or what is left (29)."""
-    quals = {"29"} if total is False else {"23", "22", "21", "24", "25", "26", "32", "33", "34", None, ""}
-    found = [e for e in entries if e.get("timeQualifierCode") in quals and _dec(e.get("benefitAmount")) is not None]
+    quals = (
+        {"29"}
+        if total is False
+        else {"23", "22", "21", "24", "25", "26", "32", "33", "34", None, ""}
+    )
+    found = [
+        e
+        for e in entries
+        if e.get("timeQualifierCode") in quals and _dec(e.get("benefitAmount")) is not None
+    ]
     if not found:
         return None
     best = min(_level_rank(e) for e in found)
@@ -197,22 +218,34 @@ def _amount(entries: List[Dict[str, Any]], total: bool) -> Optional[Decimal]:
 def _tier(bh: List[Dict[str, Any]], plan: List[Dict[str, Any]], network: str) -> Benefits:
     def of(entries):
         return [e for e in entries if network in _networks(e)]
+
     bh_n, plan_n = of(bh), of(plan)
     b = Benefits()
-    for code, total_attr, left_attr in (("C", "deductible", "deductible_remaining"), ("G", "oop_max", "oop_remaining")):
+    for code, total_attr, left_attr in (
+        ("C", "deductible", "deductible_remaining"),
+        ("G", "oop_max", "oop_remaining"),
+    ):
         src = _pick(bh_n, code) or _pick(plan_n, code)
-        if code == "G" and _pick(plan_n, code) and not any(e.get("timeQualifierCode") != "29" for e in _pick(bh_n, code)):
+        if (
+            code == "G"
+            and _pick(plan_n, code)
+            and not any(e.get("timeQualifierCode") != "29" for e in _pick(bh_n, code))
+        ):
             src = _pick(bh_n, code) + _pick(plan_n, code)  # out-of-pocket max is plan-wide
         setattr(b, total_attr, _amount(src, True))
         setattr(b, left_attr, _amount(src, False))
-    copays = [_dec(e.get("benefitAmount")) for e in _pick(bh_n, "B") if e.get("timeQualifierCode") != "29"]
+    copays = [
+        _dec(e.get("benefitAmount")) for e in _pick(bh_n, "B") if e.get("timeQualifierCode") != "29"
+    ]
     b.copay = Range.of(copays)
     coins = []
     for e in _pick(bh_n, "A") or _pick(plan_n, "A"):
         pct = _dec(e.get("benefitPercent"))
         if pct is not None:
             pct = pct * 100 if pct <= 1 else pct
-            coins.append(pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct.normalize())
+            coins.append(
+                pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct.normalize()
+            )
     b.coinsurance = Range.of(coins)
     return b
 
@@ -225,14 +258,19 @@ def _carve_out(entries: List[Dict[str, Any]]) -> Optional[str]:
             ident = (ent.get("entityIdentifier") or "").lower()
             if "primary care" in ident or ident in ("provider", "insured or subscriber"):
                 continue
-            name = ent.get("entityName") or ent.get("entityOrganizationName") or ent.get("entityLastName")
+            name = (
+                ent.get("entityName")
+                or ent.get("entityOrganizationName")
+                or ent.get("entityLastName")
+            )
             if name:
                 return str(name).strip().title() if str(name).isupper() else str(name).strip()
     return None
 
 
-def interpret(response: Dict[str, Any], payer_name: Optional[str] = None,
-              plan_type: Optional[str] = None) -> CoverageResult:
+def interpret(
+    response: Dict[str, Any], payer_name: Optional[str] = None, plan_type: Optional[str] = None
+) -> CoverageResult:
     """What a 271 JSON response means for outpatient mental health and substance use care."""
     result = CoverageResult(status="error", payer_name=payer_name, plan_type=plan_type)
     if not isinstance(response, dict):
@@ -244,19 +282,29 @@ def interpret(response: Dict[str, Any], payer_name: Optional[str] = None,
         ordered = sorted(codes, key=lambda c: (AAA_FIELD.get(c, ("error", None, ""))[1] is None, c))
         code = ordered[0]
         status, field_, reason = AAA_FIELD.get(code, ("error", None, "rejected"))
-        result.status, result.error_field, result.reason, result.aaa_code = status, field_, reason, code
+        result.status, result.error_field, result.reason, result.aaa_code = (
+            status,
+            field_,
+            reason,
+            code,
+        )
         return result
 
     entries = [e for e in response.get("benefitsInformation") or [] if isinstance(e, dict)]
     statuses = [s for s in response.get("planStatus") or [] if isinstance(s, dict)]
-    active = any(str(e.get("code")) == "1" for e in entries) or any(str(s.get("statusCode")) == "1" for s in statuses)
-    inactive = any(str(e.get("code")) in ("6", "7", "8") for e in entries) or \
-        any(str(s.get("statusCode")) in ("6", "7", "8") for s in statuses)
+    active = any(str(e.get("code")) == "1" for e in entries) or any(
+        str(s.get("statusCode")) == "1" for s in statuses
+    )
+    inactive = any(str(e.get("code")) in ("6", "7", "8") for e in entries) or any(
+        str(s.get("statusCode")) in ("6", "7", "8") for s in statuses
+    )
     if not entries and not statuses:
         result.status, result.reason = "unavailable", "empty_response"
         return result
     if not active:
-        result.status, result.reason = ("inactive", "inactive") if inactive else ("unavailable", "no_status")
+        result.status, result.reason = (
+            ("inactive", "inactive") if inactive else ("unavailable", "no_status")
+        )
         return result
     plan_active_30 = [e for e in entries if str(e.get("code")) == "1" and PLAN_STC in _stcs(e)]
     plan_inactive_30 = [e for e in entries if str(e.get("code")) == "6" and PLAN_STC in _stcs(e)]
@@ -265,9 +313,11 @@ def interpret(response: Dict[str, Any], payer_name: Optional[str] = None,
         return result
 
     result.status = "active"
-    result.plan_name = next((s.get("planDetails") for s in statuses if s.get("planDetails")), None) or \
-        next((e.get("planCoverage") for e in entries if e.get("planCoverage")), None) or \
-        (response.get("planInformation") or {}).get("groupDescription")
+    result.plan_name = (
+        next((s.get("planDetails") for s in statuses if s.get("planDetails")), None)
+        or next((e.get("planCoverage") for e in entries if e.get("planCoverage")), None)
+        or (response.get("planInformation") or {}).get("groupDescription")
+    )
 
     bh = [e for e in entries if _stcs(e) & BH_OUTPATIENT_STCS]
     bh_any = [e for e in entries if _stcs(e) & BH_STCS]
@@ -289,7 +339,11 @@ def interpret(response: Dict[str, Any], payer_name: Optional[str] = None,
         tiers["in"] = None
         result.reason = result.reason or "out_of_network_only"
     result.in_network, result.out_of_network = tiers["in"], tiers["out"]
-    auth = [e.get("authOrCertIndicator") for e in bh if e.get("authOrCertIndicator") and ("in" in _networks(e) or not tiers["in"])]
+    auth = [
+        e.get("authOrCertIndicator")
+        for e in bh
+        if e.get("authOrCertIndicator") and ("in" in _networks(e) or not tiers["in"])
+    ]
     if "Y" in auth:
         result.prior_auth_required = True
     elif auth and all(a == "N" for a in auth):
@@ -299,109 +353,3 @@ def interpret(response: Dict[str, Any], payer_name: Optional[str] = None,
     elif not bh:
         result.reason = result.reason or "no_bh_detail"
     return result
-
-
-# --- plain words ----------------------------------------------------------------------------
-
-PLAN_WORDS = {"ppo": "PPO", "hmo": "HMO", "epo": "EPO", "pos": "POS", "medicaid": "Medicaid",
-              "medicare": "Medicare"}
-
-
-def money(v: Decimal) -> str:
-    v = Decimal(v)
-    return f"${v:,.0f}" if v == v.to_integral_value() else f"${v:,.2f}"
-
-
-def _pct(v: Decimal) -> str:
-    v = Decimal(v).normalize()
-    return f"{v:f}".rstrip("0").rstrip(".") + "%" if "." in f"{v:f}" else f"{v:f}%"
-
-
-def _range(r: Range, fmt) -> str:
-    return fmt(r.low) if r.low == r.high else f"{fmt(r.low)} to {fmt(r.high)}"
-
-
-def describe(b: Benefits) -> str:
-    """'deductible $1,500 ($600 left to meet), then 20% coinsurance; out-of-pocket maximum
-    $5,000 ($3,100 left)'"""
-    parts = []
-    if b.deductible is not None:
-        if b.deductible == 0:
-            parts.append("no deductible")
-        elif b.deductible_remaining is not None and b.deductible_remaining == 0:
-            parts.append(f"deductible {money(b.deductible)} (already met)")
-        elif b.deductible_remaining is not None:
-            parts.append(f"deductible {money(b.deductible)} ({money(b.deductible_remaining)} left to meet)")
-        else:
-            parts.append(f"deductible {money(b.deductible)}")
-    cost = []
-    if b.copay is not None:
-        cost.append("$0 copay" if b.copay.high == 0 else f"{_range(b.copay, money)} copay per visit")
-    if b.coinsurance is not None:
-        cost.append("no coinsurance" if b.coinsurance.high == 0 else f"{_range(b.coinsurance, _pct)} coinsurance")
-    if cost:
-        joined = " and ".join(cost)
-        parts.append(("then " + joined) if parts and b.deductible else joined)
-    first = ", ".join(parts)
-    oop = ""
-    if b.oop_max is not None:
-        oop = f"out-of-pocket maximum {money(b.oop_max)}"
-        if b.oop_remaining is not None:
-            oop += " (already reached)" if b.oop_remaining == 0 else f" ({money(b.oop_remaining)} left)"
-    return "; ".join(p for p in (first, oop) if p)
-
-
-def render(r: CoverageResult) -> List[str]:
-    payer = r.payer_name or "your insurance"
-    plan = PLAN_WORDS.get(r.plan_type or "", "")
-    plan_words = f"your {payer} {plan} plan".replace("  ", " ") if r.payer_name else f"your {plan} plan".replace("  ", " ")
-    if r.status == "error":
-        if r.error_field == "dob":
-            return ["The insurer couldn't match the date of birth to this plan. Could you check it and type it again?"]
-        if r.error_field == "member_id" and r.reason == "not_found":
-            return ["The insurer couldn't find a member with those details. Could you check the member ID on the card and type it again?"]
-        if r.error_field == "member_id":
-            return ["The insurer didn't accept that member ID. Could you check the card and type it again, exactly as shown?"]
-        if r.error_field == "name":
-            return ["The insurer couldn't match the name. Could you type it exactly as it appears on the insurance card?"]
-        if r.error_field == "person":
-            return ["The insurer found more than one person with these details, so I can't confirm this one here. "
-                    "An intake coordinator will verify your benefits and contact you."]
-        return ["I couldn't complete the check with your insurer. An intake coordinator will verify your "
-                "benefits and contact you; nothing else is needed from you right now."]
-    if r.status == "unavailable":
-        return ["Your insurer's system isn't answering right now, so I couldn't check your benefits. "
-                "An intake coordinator will verify them and contact you; you don't need to do anything else."]
-    if r.status == "inactive":
-        return [f"I'm sorry: {plan_words} shows as not active right now. Plans sometimes change or end. "
-                "A coordinator can double-check with you and go over other options, including self-pay.",
-                "This is what the insurer told us just now. " + ESTIMATE]
-    # active
-    out: List[str] = []
-    if r.carve_out:
-        out.append(f"Good news: {plan_words} is active. Your behavioural health benefits are managed by "
-                   f"{r.carve_out}; a coordinator will confirm your mental health and substance use benefits with them and contact you.")
-    elif r.in_network is not None:
-        out.append(f"Good news: {plan_words} is active. For outpatient mental health and substance use care "
-                   f"in network: {describe(r.in_network)}.")
-    elif r.out_of_network is not None:
-        out.append(f"Good news: {plan_words} is active. It shows out-of-network benefits for outpatient mental "
-                   f"health and substance use care: {describe(r.out_of_network)}. A coordinator will check how this applies to our program.")
-    else:
-        out.append(f"Good news: {plan_words} is active. The insurer didn't list mental health details, so a "
-                   "coordinator will confirm your benefits and contact you.")
-    if not r.carve_out and r.in_network is not None and r.out_of_network is not None:
-        out.append(f"Out of network, it's {describe(r.out_of_network)}.")
-    if r.prior_auth_required:
-        out.append("Prior authorisation is required; we handle it.")
-    out.append(ESTIMATE)
-    # Short tail sentences (prior authorisation, the estimate notice) join the previous bubble
-    # while it stays within 60 words; the out-of-network summary keeps its own bubble.
-    bubbles: List[str] = []
-    for i, msg in enumerate(out):
-        tail = i >= 1 and not msg.startswith("Out of network")
-        if bubbles and tail and len((bubbles[-1] + " " + msg).split()) <= 60:
-            bubbles[-1] = bubbles[-1] + " " + msg
-        else:
-            bubbles.append(msg)
-    return bubbles

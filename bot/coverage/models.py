@@ -1,5 +1,6 @@
 """The coverage_checks table: one row per eligibility check. PHI (the request summary and
 the interpreted result) is encrypted at rest; the raw 271 is not kept."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Integer, String

@@ -1,12 +1,13 @@
 """Understanding the answers to the coverage questions. Each parser returns a clean value or
 raises NotUnderstood with a short, kind explanation of what is expected."""
+
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import List, Optional
+from typing import Optional
 
-from bot.flows.base import NotUnderstood
+from bot.dialog import NotUnderstood
 
 from .payers import Payer, match_payer  # noqa: F401  (re-exported)
 
@@ -25,35 +26,77 @@ def _has(text: str, *patterns: str) -> bool:
 
 # --- plan type ----------------------------------------------------------------------------
 
+
 def parse_plan_type(text: str) -> str:
     t = _clean(text).lower().replace("-", " ")
     if not t:
-        raise NotUnderstood("Please tell me your plan type: PPO, HMO, EPO, POS, Medicaid or Medicare, or say you're not sure.")
-    if _has(t, r"self ?pay(ing)?", r"no insurance", r"not insured", r"uninsured", r"(don't|do not|dont) have (any )?insurance",
-            r"without insurance", r"pay(ing)? (it )?(myself|out of pocket|cash)", r"cash", r"private pay"):
+        raise NotUnderstood(
+            "Please tell me your plan type: PPO, HMO, EPO, POS, Medicaid or Medicare, or say you're not sure."
+        )
+    if _has(
+        t,
+        r"self ?pay(ing)?",
+        r"no insurance",
+        r"not insured",
+        r"uninsured",
+        r"(don't|do not|dont) have (any )?insurance",
+        r"without insurance",
+        r"pay(ing)? (it )?(myself|out of pocket|cash)",
+        r"cash",
+        r"private pay",
+    ):
         return "self_pay"
     if _has(t, r"medicare( advantage)?", r"medigap"):
         return "medicare"
-    if _has(t, r"medicaid", r"medi cal", r"chip", r"soonercare", r"star( plus| kids)?", r"healthy louisiana",
-            r"arkids", r"centennial care", r"health first colorado"):
+    if _has(
+        t,
+        r"medicaid",
+        r"medi cal",
+        r"chip",
+        r"soonercare",
+        r"star( plus| kids)?",
+        r"healthy louisiana",
+        r"arkids",
+        r"centennial care",
+        r"health first colorado",
+    ):
         return "medicaid"
-    for code, patterns in (("ppo", (r"ppo", r"preferred provider( organi[sz]ation)?")),
-                           ("hmo", (r"hmo", r"health maintenance( organi[sz]ation)?")),
-                           ("epo", (r"epo", r"exclusive provider( organi[sz]ation)?")),
-                           ("pos", (r"pos", r"point of service"))):
+    for code, patterns in (
+        ("ppo", (r"ppo", r"preferred provider( organi[sz]ation)?")),
+        ("hmo", (r"hmo", r"health maintenance( organi[sz]ation)?")),
+        ("epo", (r"epo", r"exclusive provider( organi[sz]ation)?")),
+        ("pos", (r"pos", r"point of service")),
+    ):
         if _has(t, *patterns):
             return code
-    if _has(t, r"not sure", r"unsure", r"(don't|do not|dont) know", r"idk", r"no idea", r"no clue", r"not certain",
-            r"(can't|cannot|cant) remember", r"forgot", r"dunno", r"\?+"):
+    if _has(
+        t,
+        r"not sure",
+        r"unsure",
+        r"(don't|do not|dont) know",
+        r"idk",
+        r"no idea",
+        r"no clue",
+        r"not certain",
+        r"(can't|cannot|cant) remember",
+        r"forgot",
+        r"dunno",
+        r"\?+",
+    ):
         return "not_sure"
-    raise NotUnderstood("Sorry, I didn't catch the plan type. Is it a PPO, HMO, EPO, POS, Medicaid or Medicare plan? "
-                        "It's fine to say you're not sure.")
+    raise NotUnderstood(
+        "Sorry, I didn't catch the plan type. Is it a PPO, HMO, EPO, POS, Medicaid or Medicare plan? "
+        "It's fine to say you're not sure."
+    )
 
 
 # --- member ID ----------------------------------------------------------------------------
 
-_ID_LEAD = re.compile(r"^(?:(?:it'?s|it is|my|the|our)\s+)*(?:(?:member|subscriber|policy|insurance|insured|card)\s*)*"
-                      r"(?:id|identification|number|no\.?|#)?\s*(?:number|no\.?|#)?\s*(?:is|=|:)?\s*", re.I)
+_ID_LEAD = re.compile(
+    r"^(?:(?:it'?s|it is|my|the|our)\s+)*(?:(?:member|subscriber|policy|insurance|insured|card)\s*)*"
+    r"(?:id|identification|number|no\.?|#)?\s*(?:number|no\.?|#)?\s*(?:is|=|:)?\s*",
+    re.I,
+)
 
 
 def parse_member_id(text: str) -> str:
@@ -61,21 +104,32 @@ def parse_member_id(text: str) -> str:
     t = _ID_LEAD.sub("", t, count=1)
     compact = re.sub(r"[\s\-]+", "", t).rstrip(".").upper()
     if not compact:
-        raise NotUnderstood("Please type the member ID exactly as it appears on your insurance card.")
+        raise NotUnderstood(
+            "Please type the member ID exactly as it appears on your insurance card."
+        )
     if not re.fullmatch(r"[A-Z0-9]+", compact):
-        raise NotUnderstood("A member ID has only letters and numbers. Please type it as it appears on your card.")
+        raise NotUnderstood(
+            "A member ID has only letters and numbers. Please type it as it appears on your card."
+        )
     if not 5 <= len(compact) <= 20:
-        raise NotUnderstood("That looks too short or too long for a member ID (usually 5 to 20 letters and numbers). "
-                            "Could you check your card?")
+        raise NotUnderstood(
+            "That looks too short or too long for a member ID (usually 5 to 20 letters and numbers). "
+            "Could you check your card?"
+        )
     if not re.search(r"\d", compact):
-        raise NotUnderstood("Member IDs usually include numbers. Please type it as it appears on your card.")
+        raise NotUnderstood(
+            "Member IDs usually include numbers. Please type it as it appears on your card."
+        )
     return compact
 
 
 # --- names --------------------------------------------------------------------------------
 
-_NAME_LEAD = re.compile(r"^(?:(?:my|her|his|their)\s+(?:first\s+|last\s+|family\s+|given\s+)?name\s+is|"
-                        r"(?:first|last|family|given)\s+name\s*(?:is|:)?|it'?s|it is|i'?m|i am|this is|name\s*:)\s+", re.I)
+_NAME_LEAD = re.compile(
+    r"^(?:(?:my|her|his|their)\s+(?:first\s+|last\s+|family\s+|given\s+)?name\s+is|"
+    r"(?:first|last|family|given)\s+name\s*(?:is|:)?|it'?s|it is|i'?m|i am|this is|name\s*:)\s+",
+    re.I,
+)
 
 
 def parse_name(text: str) -> str:
@@ -84,18 +138,39 @@ def parse_name(text: str) -> str:
     if not t:
         raise NotUnderstood("Please type the name as it appears on the insurance card.")
     if not re.fullmatch(r"[^\W\d_]+(?:[ '\-][^\W\d_]+)*", t):
-        raise NotUnderstood("Please type just the name, using letters (spaces, hyphens and apostrophes are fine).")
+        raise NotUnderstood(
+            "Please type just the name, using letters (spaces, hyphens and apostrophes are fine)."
+        )
     if len(t) > 35:
-        raise NotUnderstood("That's longer than a name usually is. Please type just this one name as on the card.")
+        raise NotUnderstood(
+            "That's longer than a name usually is. Please type just this one name as on the card."
+        )
     return t
 
 
 # --- date of birth ------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, names in enumerate(
-    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-     ("dec", "december")], start=1) for m in names}
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
+}
 
 _DOB_HELP = "Please type the date of birth as month/day/year, for example 04/27/1988."
 
@@ -117,7 +192,9 @@ def _make(y: int, m: int, d: int, today: date) -> date:
         raise NotUnderstood("That date is in the future. " + _DOB_HELP)
     if value == today:
         raise NotUnderstood("That's today's date. " + _DOB_HELP)
-    if value.year < today.year - 120 or (value.year == today.year - 120 and (value.month, value.day) < (today.month, today.day)):
+    if value.year < today.year - 120 or (
+        value.year == today.year - 120 and (value.month, value.day) < (today.month, today.day)
+    ):
         raise NotUnderstood("That's more than 120 years ago. " + _DOB_HELP)
     return value
 
@@ -128,22 +205,31 @@ def parse_dob(text: str, today: Optional[date] = None) -> date:
     MMDDYY (123190) and month names (Dec 31 1990, 31 December 1990) are understood."""
     today = today or date.today()
     t = _clean(text).lower()
-    t = re.sub(r"^(?:(?:my|her|his|their|the)\s+)?(?:date of birth|dob|birthday|birth date|born)\s*(?:is|:|on)?\s*", "", t)
+    t = re.sub(
+        r"^(?:(?:my|her|his|their|the)\s+)?(?:date of birth|dob|birthday|birth date|born)\s*(?:is|:|on)?\s*",
+        "",
+        t,
+    )
     t = re.sub(r"^(?:i was born|born)\s*(?:on|in)?\s*", "", t).strip().rstrip(".")
     if not t:
         raise NotUnderstood(_DOB_HELP)
     m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", t)
     if m:
         return _make(int(m[1]), int(m[2]), int(m[3]), today)
-    m = re.fullmatch(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})", t) or \
-        re.fullmatch(r"(\d{1,2}) (\d{1,2}) (\d{4})", t)
+    m = re.fullmatch(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})", t) or re.fullmatch(
+        r"(\d{1,2}) (\d{1,2}) (\d{4})", t
+    )
     if m:
         a, b, y = int(m[1]), int(m[2]), _year(int(m[3]), len(m[3]), today)
         if a > 12 and b <= 12:  # only day/month makes sense
             a, b = b, a
         return _make(y, a, b, today)
     if re.fullmatch(r"\d{8}", t):
-        if t[:2] in ("19", "20") and int(t[4:6]) <= 12 and not (int(t[:2]) <= 12 and 1 <= int(t[2:4]) <= 31 and t[4:6] in ("19", "20")):
+        if (
+            t[:2] in ("19", "20")
+            and int(t[4:6]) <= 12
+            and not (int(t[:2]) <= 12 and 1 <= int(t[2:4]) <= 31 and t[4:6] in ("19", "20"))
+        ):
             return _make(int(t[:4]), int(t[4:6]), int(t[6:]), today)  # YYYYMMDD
         return _make(int(t[4:]), int(t[:2]), int(t[2:4]), today)  # MMDDYYYY
     if re.fullmatch(r"\d{6}", t):
@@ -154,7 +240,13 @@ def parse_dob(text: str, today: Optional[date] = None) -> date:
         month = _MONTHS[months[0]]
         nums = [w for w in re.findall(r"\d+(?:st|nd|rd|th)?", t)]
         nums = [int(re.sub(r"\D", "", n)) for n in nums]
-        rest = [w for w in words if not w.isdigit() and w not in _MONTHS and w not in ("st", "nd", "rd", "th", "of", "the")]
+        rest = [
+            w
+            for w in words
+            if not w.isdigit()
+            and w not in _MONTHS
+            and w not in ("st", "nd", "rd", "th", "of", "the")
+        ]
         if len(nums) == 2 and not rest:
             digits = re.findall(r"\d+", t)
             if len(digits[1]) in (2, 4) and (len(digits[1]) == 4 or nums[0] <= 31):
@@ -167,12 +259,50 @@ def parse_dob(text: str, today: Optional[date] = None) -> date:
 
 # --- relation to the policy holder --------------------------------------------------------
 
-_SPOUSE = (r"wife'?s?", r"husband'?s?", r"spouse'?s?", r"partner'?s?", r"fianc[eé]e?'?s?", r"domestic partner",
-           r"girlfriend'?s?", r"boyfriend'?s?", r"married")
-_CHILD = (r"mom'?s?", r"mum'?s?", r"mother'?s?", r"dad'?s?", r"father'?s?", r"parents?'?s?", r"step ?(mom|dad|mother|father|parent)'?s?",
-          r"guardian'?s?", r"child", r"son", r"daughter", r"kid", r"dependent", r"mama'?s?", r"papa'?s?")
-_SELF = (r"me", r"myself", r"mine", r"self", r"i am", r"i'?m", r"my own", r"policy ?holder", r"subscriber",
-         r"my (plan|insurance|policy|job|employer|work)", r"through work", r"i have it", r"it'?s me", r"yes")
+_SPOUSE = (
+    r"wife'?s?",
+    r"husband'?s?",
+    r"spouse'?s?",
+    r"partner'?s?",
+    r"fianc[eé]e?'?s?",
+    r"domestic partner",
+    r"girlfriend'?s?",
+    r"boyfriend'?s?",
+    r"married",
+)
+_CHILD = (
+    r"mom'?s?",
+    r"mum'?s?",
+    r"mother'?s?",
+    r"dad'?s?",
+    r"father'?s?",
+    r"parents?'?s?",
+    r"step ?(mom|dad|mother|father|parent)'?s?",
+    r"guardian'?s?",
+    r"child",
+    r"son",
+    r"daughter",
+    r"kid",
+    r"dependent",
+    r"mama'?s?",
+    r"papa'?s?",
+)
+_SELF = (
+    r"me",
+    r"myself",
+    r"mine",
+    r"self",
+    r"i am",
+    r"i'?m",
+    r"my own",
+    r"policy ?holder",
+    r"subscriber",
+    r"my (plan|insurance|policy|job|employer|work)",
+    r"through work",
+    r"i have it",
+    r"it'?s me",
+    r"yes",
+)
 
 
 def parse_relation(text: str) -> str:
@@ -187,11 +317,6 @@ def parse_relation(text: str) -> str:
         return "child"
     if _has(t, *_SELF):
         return "self"
-    raise NotUnderstood("Sorry, whose plan is it? You can say \"mine\", \"my spouse's or partner's\" or \"my parent's\".")
-
-
-def parse_payer(text: str) -> List[Payer]:
-    """match_payer, but an empty answer is not understood (unknown payers return [])."""
-    if not _clean(text):
-        raise NotUnderstood("Which insurance company is it? The name is on the front of your card.")
-    return match_payer(text)
+    raise NotUnderstood(
+        'Sorry, whose plan is it? You can say "mine", "my spouse\'s or partner\'s" or "my parent\'s".'
+    )

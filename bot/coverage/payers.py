@@ -1,4 +1,5 @@
 """The payers the assistant can check, from payers.yml, and matching what people type."""
+
 from __future__ import annotations
 
 import re
@@ -7,12 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import yaml
+from bot.content import ContentError, read_yaml
 
 PAYERS_FILE = Path(__file__).with_name("payers.yml")
 
 
-class PayerFileError(ValueError):
+class PayerFileError(ContentError):
     """payers.yml is not valid; the message names the bad key."""
 
 
@@ -32,7 +33,10 @@ def normalise(text: str) -> str:
 
 
 def _phrase_spans(phrase: str, text: str) -> List[Tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text)]
+    return [
+        (m.start(), m.end())
+        for m in re.finditer(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text)
+    ]
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,13 @@ class PayerDirectory:
                 if not spans:
                     continue
                 others = [s for pid, ss in best.items() if pid != payer.payer_id for s in ss]
-                inside = all(any(o[0] <= s[0] and s[1] <= o[1] and (o[1] - o[0]) > (s[1] - s[0])
-                                 for o in others) for s in spans)
+                inside = all(
+                    any(
+                        o[0] <= s[0] and s[1] <= o[1] and (o[1] - o[0]) > (s[1] - s[0])
+                        for o in others
+                    )
+                    for s in spans
+                )
                 if not inside:
                     keep.append(payer)
             return keep
@@ -80,13 +89,8 @@ def _fail(path: Path, key: str, message: str) -> PayerFileError:
 
 
 def load(path: Path = PAYERS_FILE) -> PayerDirectory:
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as exc:
-        raise PayerFileError(f"{Path(path).name}: not valid YAML: {exc}") from None
+    data = read_yaml(path, PayerFileError, source=Path(path).name)
     path = Path(path)
-    if not isinstance(data, dict):
-        raise _fail(path, "(top)", "expected a mapping with `payers`")
     unknown = set(data) - {"payers", "families"}
     if unknown:
         raise _fail(path, sorted(unknown)[0], "unknown key")
@@ -95,7 +99,11 @@ def load(path: Path = PAYERS_FILE) -> PayerDirectory:
         raise _fail(path, "families", "expected a mapping of family name to phrases")
     families: Dict[str, Tuple[str, ...]] = {}
     for fam, phrases in families_raw.items():
-        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+        if (
+            not isinstance(phrases, list)
+            or not phrases
+            or not all(isinstance(p, str) and p.strip() for p in phrases)
+        ):
             raise _fail(path, f"families.{fam}", "expected a non-empty list of phrases")
         families[str(fam)] = tuple(normalise(p) for p in phrases)
     entries = data.get("payers")
@@ -115,18 +123,28 @@ def load(path: Path = PAYERS_FILE) -> PayerDirectory:
         where = f"payers[{i}] ({name})"
         pid = entry.get("payer_id")
         if not isinstance(pid, str) or not re.fullmatch(r"[A-Za-z0-9]{2,20}", pid):
-            raise _fail(path, f"{where}.payer_id", "required, a quoted string of 2-20 letters/digits")
+            raise _fail(
+                path, f"{where}.payer_id", "required, a quoted string of 2-20 letters/digits"
+            )
         if pid in seen:
             raise _fail(path, f"{where}.payer_id", f"duplicate payer ID {pid}")
         seen.add(pid)
         aliases = entry.get("aliases") or []
-        if not isinstance(aliases, list) or not all(isinstance(a, str) and normalise(a) for a in aliases):
+        if not isinstance(aliases, list) or not all(
+            isinstance(a, str) and normalise(a) for a in aliases
+        ):
             raise _fail(path, f"{where}.aliases", "expected a list of non-empty strings")
         family = entry.get("family")
         if family is not None and family not in families:
             raise _fail(path, f"{where}.family", f"'{family}' is not listed under families")
-        payers.append(Payer(name=name.strip(), payer_id=pid, aliases=tuple(normalise(a) for a in aliases),
-                            family=family))
+        payers.append(
+            Payer(
+                name=name.strip(),
+                payer_id=pid,
+                aliases=tuple(normalise(a) for a in aliases),
+                family=family,
+            )
+        )
     return PayerDirectory(payers=tuple(payers), families=families)
 
 

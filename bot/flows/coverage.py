@@ -6,6 +6,7 @@ a coordinator checks them, or we explain kindly that the plan is not accepted. A
 that says a field is wrong gets one chance to correct it; an insurer that is not answering
 becomes a follow-up for the coordinators.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,18 +14,18 @@ from functools import lru_cache
 from typing import Any, List, Optional
 
 from bot import coverage
-from bot.flows.base import NotUnderstood, Option, Question
-from bot.flows.engine import PERSON, Context, Flow, Reply
+from bot.coverage import wording
+from bot.dialog import BOOK, PERSON, NotUnderstood, Option, Question, Reply
+from bot.flows.engine import Context, Flow, latest_answers
 
-BOOK = Option("Book an assessment", "/book_appointment")
-PLAN_OPTIONS = tuple(Option(t, t) for t in ("PPO", "HMO", "EPO", "POS", "Medicaid", "Medicare", "Not sure"))
-RELATION_OPTIONS = (Option("My own plan", "my own"), Option("My spouse's or partner's", "spouse"),
-                    Option("My parent's", "parent"))
-FIX_TEXT = {
-    "member_id": "Your insurer couldn't find that member ID. Could you check your card and type it again?",
-    "dob": "Your insurer has a different date of birth for the policyholder. Could you type it again?",
-    "name": "Your insurer couldn't match the policyholder's name. Please type it exactly as on the card.",
-}
+PLAN_OPTIONS = tuple(
+    Option(t, t) for t in ("PPO", "HMO", "EPO", "POS", "Medicaid", "Medicare", "Not sure")
+)
+RELATION_OPTIONS = (
+    Option("My own plan", "my own"),
+    Option("My spouse's or partner's", "spouse"),
+    Option("My parent's", "parent"),
+)
 FIELDS_FOR_FIX = {
     "member_id": ("coverage.member_id",),
     "dob": ("coverage.subscriber_dob",),
@@ -35,8 +36,9 @@ NOT_SURE_HELP = "It's usually printed on the front of your card (for example “
 
 def _q(key: str, text: str, options=(), help: str = "", skippable: bool = False) -> Question:
     names = key.endswith(("_first", "_last"))  # any words may be a name
-    return Question(key=key, text=text, options=tuple(options), help=help, skippable=skippable,
-                    free_text=names)
+    return Question(
+        key=key, text=text, options=tuple(options), help=help, skippable=skippable, free_text=names
+    )
 
 
 class CoverageFlow(Flow):
@@ -44,8 +46,12 @@ class CoverageFlow(Flow):
     title = "the insurance check"
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
-        return [Reply("I'll check your benefits with your insurer right now. Have your insurance "
-                      "card handy; it takes about a minute.")]
+        return [
+            Reply(
+                "I'll check your benefits with your insurer right now. Have your insurance "
+                "card handy; it takes about a minute."
+            )
+        ]
 
     # --- which question now ---------------------------------------------------------------
 
@@ -55,30 +61,62 @@ class CoverageFlow(Flow):
             return None
         if "coverage.insurer" not in a:
             if state.get("candidates"):
-                return _q("coverage.insurer", "Which one is it?",
-                          [Option(c["name"], c["name"]) for c in state["candidates"]] +
-                          [Option("Not listed", "Not listed")],
-                          help="Choose the company printed on your card.")
-            return _q("coverage.insurer", "Which insurance company is your plan with? (the name on your card)",
-                      [Option(n, n) for n in ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")]
-                      + [Option("Another insurer", "Not listed"), Option("I don't have insurance", "self-pay")],
-                      help="For example Aetna, Cigna, Humana or Blue Cross.")
+                return _q(
+                    "coverage.insurer",
+                    "Which one is it?",
+                    [Option(c["name"], c["name"]) for c in state["candidates"]]
+                    + [Option("Not listed", "Not listed")],
+                    help="Choose the company printed on your card.",
+                )
+            return _q(
+                "coverage.insurer",
+                "Which insurance company is your plan with? (the name on your card)",
+                [
+                    Option(n, n)
+                    for n in ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
+                ]
+                + [
+                    Option("Another insurer", "Not listed"),
+                    Option("I don't have insurance", "self-pay"),
+                ],
+                help="For example Aetna, Cigna, Humana or Blue Cross.",
+            )
         if "coverage.plan_type" not in a:
-            return _q("coverage.plan_type", "What type of plan is it?", PLAN_OPTIONS, help=NOT_SURE_HELP)
+            return _q(
+                "coverage.plan_type", "What type of plan is it?", PLAN_OPTIONS, help=NOT_SURE_HELP
+            )
         fields = [
-            ("coverage.member_id", "What's the member ID on your card?", (),
-             "It's usually on the front, labelled “Member ID” or “ID #”."),
+            (
+                "coverage.member_id",
+                "What's the member ID on your card?",
+                (),
+                "It's usually on the front, labelled “Member ID” or “ID #”.",
+            ),
             ("coverage.relation", "Whose plan is it?", RELATION_OPTIONS, ""),
-            ("coverage.subscriber_first", "What is the policyholder's first name, as on the card?", (), ""),
+            (
+                "coverage.subscriber_first",
+                "What is the policyholder's first name, as on the card?",
+                (),
+                "",
+            ),
             ("coverage.subscriber_last", "And their last name?", (), ""),
-            ("coverage.subscriber_dob", "The policyholder's date of birth? (for example 04/27/1985)", (),
-             "Month, day and year, like 04/27/1985 or April 27 1985."),
+            (
+                "coverage.subscriber_dob",
+                "The policyholder's date of birth? (for example 04/27/1985)",
+                (),
+                "Month, day and year, like 04/27/1985 or April 27 1985.",
+            ),
         ]
         if a.get("coverage.relation", "self") != "self":
             fields += [
                 ("coverage.patient_first", "Now about you: your first name?", (), ""),
                 ("coverage.patient_last", "Your last name?", (), ""),
-                ("coverage.patient_dob", "Your date of birth?", (), "Month, day and year, like 04/27/1985."),
+                (
+                    "coverage.patient_dob",
+                    "Your date of birth?",
+                    (),
+                    "Month, day and year, like 04/27/1985.",
+                ),
             ]
         for key, text, options, help in fields:
             if key not in a:
@@ -103,8 +141,10 @@ class CoverageFlow(Flow):
             if len(found) > 1:
                 state["candidates"] = [{"name": p.name, "payer_id": p.payer_id} for p in found[:5]]
                 raise _Narrowed()
-            raise NotUnderstood("I couldn't find that insurer in my list. Check the name on your card, "
-                                "or choose “Another insurer” and a coordinator will check it for you.")
+            raise NotUnderstood(
+                "I couldn't find that insurer in my list. Check the name on your card, "
+                "or choose “Another insurer” and a coordinator will check it for you."
+            )
         if key == "coverage.plan_type":
             return coverage.parse_plan_type(text)
         if key == "coverage.member_id":
@@ -121,10 +161,17 @@ class CoverageFlow(Flow):
         if question.key == "coverage.insurer":
             state.pop("candidates", None)
             if value["name"] in ("self-pay", "other"):
-                return self._route(value["name"] if value["name"] == "other" else "self_pay", state, ctx)
+                return self._route(
+                    value["name"] if value["name"] == "other" else "self_pay", state, ctx
+                )
         if question.key == "coverage.plan_type":
-            handling = "verify" if value == "not_sure" else (
-                "self_pay" if value == "self_pay" else ctx.profile.facts.insurance.plans[value])
+            handling = (
+                "verify"
+                if value == "not_sure"
+                else (
+                    "self_pay" if value == "self_pay" else ctx.profile.facts.insurance.plans[value]
+                )
+            )
             if handling != "verify":
                 return self._route(handling, state, ctx)
         if self.next_question(state, ctx) is None and not state.get("finished"):
@@ -138,22 +185,34 @@ class CoverageFlow(Flow):
         f = ctx.profile.facts
         plan = str(state["answers"].get("coverage.plan_type", "")).upper()
         if handling == "coordinator":
-            coverage.request_followup(ctx.conversation_id, reason=f"plan_{plan.lower()}", db_url=ctx.db_url)
-            text = (f"{plan} plans often need a referral or authorisation first, so one of our intake "
-                    f"coordinators will check your benefits personally and contact you "
-                    f"({f.program.coordinator_hours}).")
+            coverage.request_followup(
+                ctx.conversation_id, reason=f"plan_{plan.lower()}", db_url=ctx.db_url
+            )
+            text = (
+                f"{plan} plans often need a referral or authorisation first, so one of our intake "
+                f"coordinators will check your benefits personally and contact you "
+                f"({f.program.coordinator_hours})."
+            )
         elif handling == "not_accepted":
-            text = (f"I'm sorry: our program isn't able to accept {plan.title()} plans right now. "
-                    f"Self-pay usually costs ${f.cost.min_usd:,} to ${f.cost.max_usd:,}, and a coordinator "
-                    f"can talk through options, including programs that do accept your plan.")
+            text = (
+                f"I'm sorry: our program isn't able to accept {plan.title()} plans right now. "
+                f"Self-pay usually costs ${f.cost.min_usd:,} to ${f.cost.max_usd:,}, and a coordinator "
+                f"can talk through options, including programs that do accept your plan."
+            )
         elif handling == "other":
-            coverage.request_followup(ctx.conversation_id, reason="insurer_not_listed", db_url=ctx.db_url)
-            text = ("No problem. One of our intake coordinators will check your insurance personally "
-                    "and contact you.")
+            coverage.request_followup(
+                ctx.conversation_id, reason="insurer_not_listed", db_url=ctx.db_url
+            )
+            text = (
+                "No problem. One of our intake coordinators will check your insurance personally "
+                "and contact you."
+            )
         else:  # self-pay
-            text = (f"That's okay. Without insurance, the program usually costs ${f.cost.min_usd:,} to "
-                    f"${f.cost.max_usd:,}, depending on how long you attend and the care you need. A "
-                    f"coordinator can go over payment options with you.")
+            text = (
+                f"That's okay. Without insurance, the program usually costs ${f.cost.min_usd:,} to "
+                f"${f.cost.max_usd:,}, depending on how long you attend and the care you need. A "
+                f"coordinator can go over payment options with you."
+            )
         return [Reply(text)]
 
     def _check(self, state: dict, ctx: Context) -> List[Reply]:
@@ -161,18 +220,22 @@ class CoverageFlow(Flow):
         request = _request(a)
         result = coverage.check_coverage(request, _client())
         coverage.record_check(ctx.conversation_id, request, result, db_url=ctx.db_url)
-        fields = FIELDS_FOR_FIX.get(result.error_field or "")
-        if result.status == "error" and fields and state.get("corrections", 0) < 1:
+        ask = wording.correction(result)
+        if ask and state.get("corrections", 0) < 1:
+            # One chance to correct the field the insurer rejected; then a coordinator.
             state["corrections"] = state.get("corrections", 0) + 1
-            for key in fields:
+            for key in FIELDS_FOR_FIX[result.error_field or ""]:
                 a.pop(key, None)
-            return [Reply(FIX_TEXT[result.error_field])]
+            return [Reply(ask)]
         state["finished"] = True
         state["status"] = result.status
         if result.needs_followup or result.status == "error":
-            coverage.request_followup(ctx.conversation_id, reason=result.reason or f"coverage_{result.status}",
-                                      db_url=ctx.db_url)
-        return [Reply(text) for text in result.messages()]
+            coverage.request_followup(
+                ctx.conversation_id,
+                reason=result.reason or f"coverage_{result.status}",
+                db_url=ctx.db_url,
+            )
+        return [Reply(text) for text in wording.render(result)]
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         if state.get("status") == "active":
@@ -212,3 +275,12 @@ def _request(a: dict) -> "coverage.CoverageRequest":
         patient_last_name=a.get("coverage.patient_last") if dependent else None,
         patient_dob=date.fromisoformat(a["coverage.patient_dob"]) if dependent else None,
     )
+
+
+def patient_dob(ctx: Context) -> Optional[date]:
+    """The person's date of birth if this conversation's insurance check has it (theirs, or
+    the patient's on someone else's plan), so it can prove a booking later."""
+    answers = latest_answers(ctx, "coverage")
+    own = answers.get("coverage.relation", "self") == "self"
+    dob = answers.get("coverage.subscriber_dob" if own else "coverage.patient_dob")
+    return date.fromisoformat(dob) if isinstance(dob, str) else None

@@ -8,6 +8,7 @@ FAQ answered in the middle without losing the place, "finish later" and resume.
 
 The Rasa adapter (actions/flow.py) calls `start`, `handle` and `current`.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,13 +19,12 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import select
 
 from bot import consent
-from bot.flows.base import NotUnderstood, Option, Question
+from bot.dialog import PERSON, SKIPPED, NotUnderstood, Option, Question, Reply, faq_topic
 from bot.flows.models import FlowDraft
 from bot.handoff import PRIORITY_REQUEST, escalate
 from bot.profile import Profile
 from bot.store import session
 
-PERSON = Option("Talk to a person", "/request_human")
 SKIP = Option("Skip this question", "Skip this question")
 MAX_FAILURES = 2
 FAQ_CONFIDENCE = 0.6  # an unparseable answer this sure to be a question is answered as one
@@ -36,12 +36,6 @@ _PAUSE = re.compile(
     r"^(?:pause|stop|quit|exit|cancel|not now|later|take a break|stop for now|i need to go|i have to go|gotta go)\b",
     re.IGNORECASE,
 )
-
-
-@dataclass
-class Reply:
-    text: str
-    buttons: List[Option] = field(default_factory=list)
 
 
 @dataclass
@@ -64,12 +58,19 @@ class Flow(ABC):
     needs_consent = True
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
-        """Said once, when the flow starts (after consent, if any)."""
+        """Said once, when the flow starts (after consent, if any, and `prepare`)."""
         return []
+
+    def prepare(self, state: dict, ctx: Context) -> None:
+        """Bring the state up to date before the next question is chosen: look things up
+        (earlier answers, the database, the scheduler) and note them in the state. The
+        engine calls it once per turn, after an answer is stored."""
+        return None  # most flows have nothing to look up
 
     @abstractmethod
     def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
-        """The question to ask now, from the state; None when there is nothing left."""
+        """The question to ask now, from the state alone; None when there is nothing left.
+        Pure: no I/O and no change to the state (the engine calls it several times a turn)."""
 
     @abstractmethod
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
@@ -86,9 +87,6 @@ class Flow(ABC):
     @abstractmethod
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         """Nothing left to ask: save the result and say what happens next."""
-
-
-SKIPPED = "__skipped__"
 
 
 class Engine:
@@ -108,6 +106,7 @@ class Engine:
                 draft_state["awaiting_consent"] = True
                 say.append(Reply(consent.CONSENT.text))
             else:
+                flow.prepare(draft_state, ctx)
                 say += flow.intro(draft_state, ctx)
             draft = self._save(ctx, None, name, "active", draft_state, 0)
         else:
@@ -137,18 +136,23 @@ class Engine:
         clean = text.strip()
 
         if question.free_text:
-            turn = self._interruption(flow, draft.id, state, question, clean, intent, confidence,
-                                      failures, ctx)
+            turn = self._interruption(
+                flow, draft.id, state, question, clean, intent, confidence, failures, ctx
+            )
             if turn:
                 return turn
         try:
-            value = (consent.parse(clean) if question.key == consent.QUESTION_KEY
-                     else flow.parse(question, clean, state, ctx))
+            value = (
+                consent.parse(clean)
+                if question.key == consent.QUESTION_KEY
+                else flow.parse(question, clean, state, ctx)
+            )
         except NotUnderstood as exc:
             # Not an answer: maybe a person wanted, a wish to stop, a skip, or a question about
             # the program. (An answer always counts as an answer: "me" is not a request.)
-            turn = self._interruption(flow, draft.id, state, question, clean, intent, confidence,
-                                      failures, ctx)
+            turn = self._interruption(
+                flow, draft.id, state, question, clean, intent, confidence, failures, ctx
+            )
             if turn:
                 return turn
             failures += 1 if exc.counts_as_failure else 0
@@ -157,7 +161,9 @@ class Engine:
             if exc.counts_as_failure and failures >= MAX_FAILURES:
                 explain += (" " + question.help if question.help else "") + (
                     " If you'd rather, you can skip this question or talk to a person."
-                    if question.skippable else " If you'd rather, you can talk to a person.")
+                    if question.skippable
+                    else " If you'd rather, you can talk to a person."
+                )
             return Turn([Reply(explain)], True)
 
         if question.key == consent.QUESTION_KEY:
@@ -166,6 +172,7 @@ class Engine:
                 self._save(ctx, draft.id, flow.name, "declined", {}, 0)
                 return Turn([Reply(consent.CONSENT.declined, [PERSON])], False)
             consent.record(ctx.conversation_id, ctx.db_url)
+            flow.prepare(state, ctx)
             say = [Reply("Thank you.")] + flow.intro(state, ctx)
         else:
             say = flow.store(question, value, state, ctx)
@@ -173,27 +180,60 @@ class Engine:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _interruption(self, flow: Flow, draft_id: int, state: dict, question: Question, clean: str,
-                      intent: str, confidence: float, failures: int, ctx: Context) -> Optional[Turn]:
+    def _interruption(
+        self,
+        flow: Flow,
+        draft_id: int,
+        state: dict,
+        question: Question,
+        clean: str,
+        intent: str,
+        confidence: float,
+        failures: int,
+        ctx: Context,
+    ) -> Optional[Turn]:
         """A message that is not an answer: a person wanted, "finish later", a skip, or a
         question about the program. None when it is none of these."""
-        if (intent == "request_human" and confidence >= REQUEST_CONFIDENCE) or clean == PERSON.value:
+        if (
+            intent == "request_human" and confidence >= REQUEST_CONFIDENCE
+        ) or clean == PERSON.value:
             self._save(ctx, draft_id, flow.name, "paused", state, 0)
-            escalate(ctx.conversation_id, kind="request", reason=f"asked_for_person_in_{flow.name}",
-                     priority=PRIORITY_REQUEST, db_url=ctx.db_url)
-            return Turn([Reply(ctx.profile.contact_text),
-                         Reply(f"Your answers are saved; say “continue {flow.title}” any time to go on.")], False)
+            escalate(
+                ctx.conversation_id,
+                kind="request",
+                reason=f"asked_for_person_in_{flow.name}",
+                priority=PRIORITY_REQUEST,
+                db_url=ctx.db_url,
+            )
+            return Turn(
+                [
+                    Reply(ctx.profile.contact_text),
+                    Reply(
+                        f"Your answers are saved; say “continue {flow.title}” any time to go on."
+                    ),
+                ],
+                False,
+            )
         if _PAUSE.search(clean) and question.key != consent.QUESTION_KEY:
             self._save(ctx, draft_id, flow.name, "paused", state, 0)
-            return Turn([Reply(f"Of course. I've saved your answers so far. Whenever you're ready, "
-                               f"say “continue {flow.title}” and we'll pick up at the same question.",
-                               [Option(f"Continue {flow.title}", "/resume_flow")])], False)
+            return Turn(
+                [
+                    Reply(
+                        f"Of course. I've saved your answers so far. Whenever you're ready, "
+                        f"say “continue {flow.title}” and we'll pick up at the same question.",
+                        [Option(f"Continue {flow.title}", "/resume_flow")],
+                    )
+                ],
+                False,
+            )
         if clean == SKIP.value and question.skippable and failures >= MAX_FAILURES:
             return self._advance(flow, draft_id, state, 0, flow.skip(question, state, ctx), ctx)
-        topic = intent[4:] if intent.startswith("faq_") else ""
+        topic = faq_topic(intent)
         if topic and confidence >= FAQ_CONFIDENCE and topic in ctx.profile.answers:
             self._save(ctx, draft_id, flow.name, "active", state, failures)
-            return Turn([Reply(ctx.profile.answer(topic)), Reply("Now, back to where we were:")], True)
+            return Turn(
+                [Reply(ctx.profile.answer(topic)), Reply("Now, back to where we were:")], True
+            )
         return None
 
     def _question(self, flow: Flow, state: dict, ctx: Context) -> Optional[Question]:
@@ -201,8 +241,11 @@ class Engine:
             return consent.question()
         return flow.next_question(state, ctx)
 
-    def _advance(self, flow: Flow, draft_id: int, state: dict, failures: int,
-                 say: List[Reply], ctx: Context) -> Turn:
+    def _advance(
+        self, flow: Flow, draft_id: int, state: dict, failures: int, say: List[Reply], ctx: Context
+    ) -> Turn:
+        if not state.get("awaiting_consent"):
+            flow.prepare(state, ctx)
         if self._question(flow, state, ctx) is not None:
             self._save(ctx, draft_id, flow.name, "active", state, failures)
             return Turn(say, True)
@@ -212,21 +255,37 @@ class Engine:
 
     def _latest(self, ctx: Context, name: Optional[str], statuses) -> Optional[FlowDraft]:
         with session(ctx.db_url) as s:
-            query = select(FlowDraft).where(FlowDraft.conversation_id == ctx.conversation_id,
-                                            FlowDraft.status.in_(statuses))
+            query = select(FlowDraft).where(
+                FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.status.in_(statuses)
+            )
             if name:
                 query = query.where(FlowDraft.flow == name)
-            return s.execute(query.order_by(FlowDraft.updated_at.desc(), FlowDraft.id.desc())).scalars().first()
+            return (
+                s.execute(query.order_by(FlowDraft.updated_at.desc(), FlowDraft.id.desc()))
+                .scalars()
+                .first()
+            )
 
     def _pause_others(self, ctx: Context, name: str) -> None:
         with session(ctx.db_url) as s:
-            for d in s.execute(select(FlowDraft).where(
-                    FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.status == "active",
-                    FlowDraft.flow != name)).scalars():
+            for d in s.execute(
+                select(FlowDraft).where(
+                    FlowDraft.conversation_id == ctx.conversation_id,
+                    FlowDraft.status == "active",
+                    FlowDraft.flow != name,
+                )
+            ).scalars():
                 d.status = "paused"
 
-    def _save(self, ctx: Context, draft_id: Optional[int], name: str, status: str, state: dict,
-              failures: int) -> FlowDraft:
+    def _save(
+        self,
+        ctx: Context,
+        draft_id: Optional[int],
+        name: str,
+        status: str,
+        state: dict,
+        failures: int,
+    ) -> FlowDraft:
         with session(ctx.db_url) as s:
             draft = s.get(FlowDraft, draft_id) if draft_id else None
             if draft is None:
@@ -243,3 +302,19 @@ class Engine:
         """The flow this conversation paused most recently, to resume on "continue"."""
         draft = self._latest(ctx, None, ("paused", "active"))
         return draft.flow if draft else None
+
+
+def latest_answers(ctx: Context, flow: str) -> Dict[str, Any]:
+    """The answers this conversation gave in its latest run of `flow` (finished or not).
+    For the flow modules that own those answers; others ask them, not the keys."""
+    with session(ctx.db_url) as s:
+        draft = (
+            s.execute(
+                select(FlowDraft)
+                .where(FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.flow == flow)
+                .order_by(FlowDraft.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        return dict((draft.state or {}).get("answers", {})) if draft else {}

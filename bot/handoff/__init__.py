@@ -2,6 +2,7 @@
 
 Records written here are the future coordinator queue, ordered by priority then wait.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -15,11 +16,13 @@ PRIORITY_CONCERN = 1  # safety mentioned, not acute: a clinician should follow u
 PRIORITY_REQUEST = 2  # asked to talk to a person
 
 
-def escalate(conversation_id: str, kind: str, reason: str, priority: int,
-             db_url: Optional[str] = None) -> int:
+def escalate(
+    conversation_id: str, kind: str, reason: str, priority: int, db_url: Optional[str] = None
+) -> int:
     with session(db_url) as s:
-        record = Escalation(conversation_id=conversation_id, kind=kind, reason=reason,
-                            priority=priority)
+        record = Escalation(
+            conversation_id=conversation_id, kind=kind, reason=reason, priority=priority
+        )
         s.add(record)
         s.flush()
         return record.id
@@ -27,19 +30,27 @@ def escalate(conversation_id: str, kind: str, reason: str, priority: int,
 
 def open_queue(db_url: Optional[str] = None) -> List[Escalation]:
     with session(db_url) as s:
-        rows = s.execute(
-            select(Escalation)
-            .where(Escalation.status == "open")
-            .order_by(Escalation.priority, Escalation.created_at)
-        ).scalars().all()
+        rows = (
+            s.execute(
+                select(Escalation)
+                .where(Escalation.status == "open")
+                .order_by(Escalation.priority, Escalation.created_at)
+            )
+            .scalars()
+            .all()
+        )
         return list(rows)
 
 
 def for_conversation(conversation_id: str, db_url: Optional[str] = None) -> List[Escalation]:
     with session(db_url) as s:
-        rows = s.execute(
-            select(Escalation)
-            .where(Escalation.conversation_id == conversation_id)
-            .order_by(Escalation.id)
-        ).scalars().all()
+        rows = (
+            s.execute(
+                select(Escalation)
+                .where(Escalation.conversation_id == conversation_id)
+                .order_by(Escalation.id)
+            )
+            .scalars()
+            .all()
+        )
         return list(rows)

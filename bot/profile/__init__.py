@@ -4,6 +4,7 @@
 with pydantic, renders every reply once so a placeholder that points nowhere fails start-up,
 and returns a `Profile` whose `answer(topic)` gives the text to say.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,10 +12,13 @@ import string
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
-
-import yaml
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from pydantic import BaseModel, Extra, ValidationError, conint, validator
+
+from pydantic import BaseModel, Extra, conint, validator
+
+from bot.config import settings
+from bot.content import ContentError, parse_model, read_yaml
+from bot.dialog import NEXT_STEP_BUTTONS
 
 DEFAULT_PATH = Path(__file__).with_name("program.yml")
 MAX_BUBBLE_WORDS = 60
@@ -40,13 +44,10 @@ TOPICS = (
     "sober_activities",
     "medication",
 )
-PERSON = "person"  # the "Talk to a person" button
-# Buttons that start a flow instead of answering a topic.
-FLOW_STEPS = ("screening", "check_insurance", "book")
 MESSAGES = ("welcome", "out_of_scope", "support")  # replies that are not FAQ topics
 
 
-class ProfileError(ValueError):
+class ProfileError(ContentError):
     """The profile is missing a key or has a bad value; the message names it."""
 
 
@@ -116,10 +117,60 @@ class CostFacts(_Strict):
 # coordinator, or explain kindly that the program is not in network.
 PLAN_TYPES = ("ppo", "hmo", "epo", "pos", "medicaid", "medicare")
 PLAN_HANDLING = ("verify", "coordinator", "not_accepted")
-US_STATES = (
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
-).split()
+US_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "PR",
+]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -131,7 +182,9 @@ class InsuranceFacts(_Strict):
     def every_plan_type_handled(cls, plans):
         for plan, handling in plans.items():
             if plan not in PLAN_TYPES:
-                raise ValueError(f"unknown plan type '{plan}' (expected one of {', '.join(PLAN_TYPES)})")
+                raise ValueError(
+                    f"unknown plan type '{plan}' (expected one of {', '.join(PLAN_TYPES)})"
+                )
             if handling not in PLAN_HANDLING:
                 raise ValueError(f"{plan}: '{handling}' is not one of {', '.join(PLAN_HANDLING)}")
         missing = [p for p in PLAN_TYPES if p not in plans]
@@ -293,9 +346,12 @@ class Profile:
         self.messages = {
             name: _render(getattr(data, name).text, context, f"{name}.text") for name in MESSAGES
         }
-        self.fallback = Fallback(**{
-            key: _render(value, context, f"fallback.{key}") for key, value in data.fallback.dict().items()
-        })
+        self.fallback = Fallback(
+            **{
+                key: _render(value, context, f"fallback.{key}")
+                for key, value in data.fallback.dict().items()
+            }
+        )
         self.contact_text = _render(data.contact.text, context, "contact.text")
         self.crisis_text = _render(data.crisis.acute_text, context, "crisis.acute_text")
         self.crisis_followup = _render(data.crisis.acute_followup, context, "crisis.acute_followup")
@@ -332,7 +388,7 @@ class Profile:
 
 def _check_next(where: str, steps: List[str]) -> None:
     for step in steps:
-        if step != PERSON and step not in TOPICS and step not in FLOW_STEPS:
+        if step not in TOPICS and step not in NEXT_STEP_BUTTONS:
             raise ProfileError(f"{where}.next: unknown button '{step}'")
 
 
@@ -359,21 +415,8 @@ def _check_topics(answers: Dict[str, Answer]) -> None:
         _check_next(f"answers.{topic}", answer.next)
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for e in error.errors():
-        key = ".".join(str(p) for p in e["loc"])
-        lines.append(f"{key}: {e['msg']}")
-    return "; ".join(lines)
-
-
 def parse_profile(raw: Any, source: str = "profile") -> Profile:
-    if not isinstance(raw, dict):
-        raise ProfileError(f"{source}: expected a mapping at the top level")
-    try:
-        data = ProfileFile.parse_obj(raw)
-    except ValidationError as exc:
-        raise ProfileError(f"{source}: {_describe(exc)}") from None
+    data = parse_model(ProfileFile, raw, source, ProfileError)
     _check_topics(data.answers)
     for name in MESSAGES:
         _check_next(name, getattr(data, name).next)
@@ -381,12 +424,5 @@ def parse_profile(raw: Any, source: str = "profile") -> Profile:
 
 
 def load_profile(path: Optional[os.PathLike] = None) -> Profile:
-    path = Path(path or os.environ.get("PROGRAM_PROFILE") or DEFAULT_PATH)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{path}: program profile not found") from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML ({exc})") from None
-    return parse_profile(raw, str(path))
-
+    path = Path(path or settings().program_profile or DEFAULT_PATH)
+    return parse_profile(read_yaml(path, ProfileError, source=str(path)), str(path))

@@ -1,4 +1,5 @@
 """`python -m bot.profile`: check the program profile; exit non-zero naming the bad key."""
+
 import sys
 
 from bot.profile import ProfileError, load_profile

@@ -9,6 +9,7 @@ tokens, spacy-lookups-data gives lemmas, and the patterns in `patterns.yml` do t
 - level "concern": safety is mentioned but not as a present danger (past thoughts, a
   question about policy, a hypothetical), which deserves a gentle answer, not an alarm.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
-import yaml
 from spacy.matcher import Matcher
+
+from bot.content import ContentError, read_yaml
 
 PATTERNS_PATH = Path(__file__).with_name("patterns.yml")
 ACUTE, CONCERN = "acute", "concern"
@@ -30,7 +32,7 @@ _CONTRACTION_FORMS = {"can't": "can not", "won't": "will not", "n't": " not"}
 _CONTRACTIONS = re.compile(r"can't|won't|n't")
 
 
-class PatternError(ValueError):
+class PatternError(ContentError):
     """patterns.yml is malformed; the message names the bad key."""
 
 
@@ -70,16 +72,16 @@ def _compile(rule: Any, where: str, lemma) -> List[Dict[str, Any]]:
         else:
             choices = word.split("|")
             if any(c in ("#", "~", "*") or c.startswith("=") for c in choices):
-                raise PatternError(f"{where}: '#', '~', '*' and '=' words cannot be mixed into a choice")
+                raise PatternError(
+                    f"{where}: '#', '~', '*' and '=' words cannot be mixed into a choice"
+                )
             tokens.append({"LEMMA": {"IN": sorted({lemma(w) for w in choices} | set(choices))}})
     return tokens
 
 
 class CrisisDetector:
     def __init__(self, patterns_path: Path = PATTERNS_PATH):
-        raw = yaml.safe_load(Path(patterns_path).read_text(encoding="utf-8"))
-        if not isinstance(raw, dict):
-            raise PatternError(f"{patterns_path}: expected a mapping")
+        raw = read_yaml(patterns_path, PatternError)
         for key in ("normalize", "acute", "concern", "not_crisis", "downgrade", "keep_acute"):
             if key not in raw:
                 raise PatternError(f"{patterns_path}: missing key '{key}'")
@@ -95,7 +97,9 @@ class CrisisDetector:
             if not isinstance(raw[group], dict):
                 raise PatternError(f"{group}: expected a mapping of reason -> rules")
             for reason, rules in raw[group].items():
-                compiled = [_compile(r, f"{group}.{reason}[{i}]", self._lemma) for i, r in enumerate(rules)]
+                compiled = [
+                    _compile(r, f"{group}.{reason}[{i}]", self._lemma) for i, r in enumerate(rules)
+                ]
                 matcher.add(reason, compiled)
             self.matchers[group] = matcher
         for group in ("not_crisis", "downgrade", "keep_acute"):
@@ -103,7 +107,9 @@ class CrisisDetector:
             rules = raw[group]
             if not isinstance(rules, list):
                 raise PatternError(f"{group}: expected a list of rules")
-            matcher.add(group, [_compile(r, f"{group}[{i}]", self._lemma) for i, r in enumerate(rules)])
+            matcher.add(
+                group, [_compile(r, f"{group}[{i}]", self._lemma) for i, r in enumerate(rules)]
+            )
             self.matchers[group] = matcher
 
     def normalize(self, text: str) -> str:
@@ -150,7 +156,6 @@ class CrisisDetector:
             reason, start, end = concern[0]
             return Detection(CONCERN, reason, doc[start:end].text)
         return None
-
 
 
 def _pipeline():

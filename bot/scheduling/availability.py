@@ -6,6 +6,7 @@ every slot_minutes + buffer_minutes while they still end inside the window. A sl
 offered when it starts at least min_lead_hours after now and less than horizon_days after
 now, not on a holiday (a local date).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -47,7 +48,11 @@ def day_slots(facts, day: date) -> Iterator[Slot]:
         last = datetime.combine(day, w_end)
         while cursor + length <= last:  # wall-clock arithmetic, then localise
             start = _local(day, cursor.time(), zone)
-            end = _local(day, (cursor + length).time(), zone) if (cursor + length).date() == day else None
+            end = (
+                _local(day, (cursor + length).time(), zone)
+                if (cursor + length).date() == day
+                else None
+            )
             if start is not None and end is not None:
                 yield Slot(start.astimezone(timezone.utc), end.astimezone(timezone.utc))
             cursor += step

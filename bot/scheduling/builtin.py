@@ -1,4 +1,5 @@
 """The built-in scheduler: the profile's intake hours, bookings in the app database."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -17,8 +18,13 @@ def _utcnow() -> datetime:
 class BuiltInScheduler(Scheduler):
     requires_email = False
 
-    def __init__(self, intake_facts, db_url: Optional[str] = None,
-                 now: Callable[[], datetime] = _utcnow, code_prefix: str = "IOP"):
+    def __init__(
+        self,
+        intake_facts,
+        db_url: Optional[str] = None,
+        now: Callable[[], datetime] = _utcnow,
+        code_prefix: str = "IOP",
+    ):
         self.facts = intake_facts
         self.now = now
         self.bookings = LocalBookings(db_url, code_prefix, claim_slots=True)
@@ -27,7 +33,9 @@ class BuiltInScheduler(Scheduler):
         now = utc(self.now())
         after = utc(after) if after else now
         horizon_end = now + timedelta(days=self.facts.horizon_days + 1)
-        taken = self.bookings.booked_cells(max(now, after), max(horizon_end, after + timedelta(days=1)))
+        taken = self.bookings.booked_cells(
+            max(now, after), max(horizon_end, after + timedelta(days=1))
+        )
         out: List[Slot] = []
         for slot in candidate_slots(self.facts, now, after):
             if taken.isdisjoint(cells(slot.start, slot.end)):

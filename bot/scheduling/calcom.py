@@ -20,6 +20,7 @@ rejects any other value):
 
 Authentication: `Authorization: Bearer <api key>` (cal_live_... / cal_test_...).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,15 @@ from typing import Any, Dict, List, Optional
 
 import httpx
 
-from bot.scheduling.core import (Booking, BookingRequest, Scheduler, SchedulerUnavailable, Slot,
-                                 SlotTaken, utc)
+from bot.scheduling.core import (
+    Booking,
+    BookingRequest,
+    Scheduler,
+    SchedulerUnavailable,
+    Slot,
+    SlotTaken,
+    utc,
+)
 from bot.scheduling.store import LocalBookings
 
 log = logging.getLogger(__name__)
@@ -39,8 +47,14 @@ BOOKINGS_VERSION = "2026-02-25"
 DEFAULT_BASE_URL = "https://api.cal.com"
 
 # Phrases Cal.com uses when the time is no longer free (it answers 400 or 409).
-_TAKEN_HINTS = ("no_available_users_found", "not available", "already has booking",
-                "already booked", "conflict", "busy")
+_TAKEN_HINTS = (
+    "no_available_users_found",
+    "not available",
+    "already has booking",
+    "already booked",
+    "conflict",
+    "busy",
+)
 
 
 def _iso(dt: datetime) -> str:
@@ -54,11 +68,19 @@ def _parse_time(text: str) -> datetime:
 class CalComScheduler(Scheduler):
     requires_email = True  # Cal.com requires attendee.email
 
-    def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL,
-                 event_type_id: int = 0, timeout: float = 10.0, db_url: Optional[str] = None,
-                 horizon_days: int = 21, slot_minutes: int = 60, code_prefix: str = "IOP",
-                 fallback_email: Optional[str] = None,
-                 transport: Optional[httpx.BaseTransport] = None):
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        event_type_id: int = 0,
+        timeout: float = 10.0,
+        db_url: Optional[str] = None,
+        horizon_days: int = 21,
+        slot_minutes: int = 60,
+        code_prefix: str = "IOP",
+        fallback_email: Optional[str] = None,
+        transport: Optional[httpx.BaseTransport] = None,
+    ):
         if not api_key:
             raise ValueError("CalComScheduler needs an API key (CALCOM_API_KEY)")
         if not event_type_id:
@@ -68,21 +90,34 @@ class CalComScheduler(Scheduler):
         self.horizon_days = horizon_days
         self.slot_minutes = slot_minutes
         self.client = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+        )
         self.bookings = LocalBookings(db_url, code_prefix, claim_slots=False)
 
     # --- HTTP -------------------------------------------------------------------------
-    def _call(self, method: str, path: str, version: str, what: str,
-              params: Optional[Dict[str, Any]] = None, body: Optional[Dict[str, Any]] = None,
-              taken_possible: bool = False) -> Dict[str, Any]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        version: str,
+        what: str,
+        params: Optional[Dict[str, Any]] = None,
+        body: Optional[Dict[str, Any]] = None,
+        taken_possible: bool = False,
+    ) -> Dict[str, Any]:
         try:
-            response = self.client.request(method, path, params=params, json=body,
-                                           headers={"cal-api-version": version})
+            response = self.client.request(
+                method, path, params=params, json=body, headers={"cal-api-version": version}
+            )
         except httpx.TimeoutException:
             raise SchedulerUnavailable(f"Cal.com did not answer in time ({what}).") from None
         except httpx.HTTPError as exc:
-            raise SchedulerUnavailable(f"Cal.com could not be reached ({what}: {type(exc).__name__}).") from None
+            raise SchedulerUnavailable(
+                f"Cal.com could not be reached ({what}: {type(exc).__name__})."
+            ) from None
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -95,8 +130,9 @@ class CalComScheduler(Scheduler):
         message = _error_message(response)
         # Only the status: Cal.com's error text can echo the attendee's email or phone.
         log.warning("Cal.com %s answered %s", what, status)
-        if taken_possible and (status == 409 or (status == 400 and any(
-                h in message.lower() for h in _TAKEN_HINTS))):
+        if taken_possible and (
+            status == 409 or (status == 400 and any(h in message.lower() for h in _TAKEN_HINTS))
+        ):
             raise SlotTaken("That time was just taken.")
         if status in (401, 403):
             raise SchedulerUnavailable(f"Cal.com refused the API key ({what}: HTTP {status}).")
@@ -108,10 +144,20 @@ class CalComScheduler(Scheduler):
     # --- Scheduler --------------------------------------------------------------------
     def available(self, after: Optional[datetime] = None, limit: int = 5) -> List[Slot]:
         after = utc(after) if after else datetime.now(timezone.utc)
-        payload = self._call("GET", "/v2/slots", SLOTS_VERSION, "slots", params={
-            "eventTypeId": self.event_type_id, "start": _iso(after),
-            "end": _iso(after + timedelta(days=self.horizon_days)),
-            "timeZone": "UTC", "format": "range", "duration": self.slot_minutes})
+        payload = self._call(
+            "GET",
+            "/v2/slots",
+            SLOTS_VERSION,
+            "slots",
+            params={
+                "eventTypeId": self.event_type_id,
+                "start": _iso(after),
+                "end": _iso(after + timedelta(days=self.horizon_days)),
+                "timeZone": "UTC",
+                "format": "range",
+                "duration": self.slot_minutes,
+            },
+        )
         data = payload.get("data") or {}
         if not isinstance(data, dict):
             raise SchedulerUnavailable("Cal.com sent slots in an unexpected shape.")
@@ -120,8 +166,11 @@ class CalComScheduler(Scheduler):
             for day in data.values():
                 for item in day:
                     start = _parse_time(item["start"] if isinstance(item, dict) else item)
-                    end = (_parse_time(item["end"]) if isinstance(item, dict) and item.get("end")
-                           else start + timedelta(minutes=self.slot_minutes))
+                    end = (
+                        _parse_time(item["end"])
+                        if isinstance(item, dict) and item.get("end")
+                        else start + timedelta(minutes=self.slot_minutes)
+                    )
                     if start >= after:
                         slots.append(Slot(start, end))
         except (KeyError, TypeError, ValueError):
@@ -137,12 +186,24 @@ class CalComScheduler(Scheduler):
         attendee = {"name": request.name, "email": email, "timeZone": request.time_zone}
         if request.phone:
             attendee["phoneNumber"] = request.phone
-        payload = self._call("POST", "/v2/bookings", BOOKINGS_VERSION, "create booking", body={
-            "start": _iso(slot.start), "eventTypeId": self.event_type_id,
-            "attendee": attendee, "lengthInMinutes": slot.minutes}, taken_possible=True)
+        payload = self._call(
+            "POST",
+            "/v2/bookings",
+            BOOKINGS_VERSION,
+            "create booking",
+            body={
+                "start": _iso(slot.start),
+                "eventTypeId": self.event_type_id,
+                "attendee": attendee,
+                "lengthInMinutes": slot.minutes,
+            },
+            taken_possible=True,
+        )
         uid, start, end = self._booking_fields(payload, slot)
         try:
-            return self.bookings.create(Slot(start, end), request, backend="calcom", external_uid=uid)
+            return self.bookings.create(
+                Slot(start, end), request, backend="calcom", external_uid=uid
+            )
         except Exception:
             # Our record failed: do not leave an orphan on the clinic's calendar.
             try:
@@ -158,12 +219,19 @@ class CalComScheduler(Scheduler):
         current = self.bookings.get(code)
         if not current.active:
             from bot.scheduling.core import BookingNotFound
+
             raise BookingNotFound("No active booking with that code.")
-        payload = self._call("POST", f"/v2/bookings/{current.external_uid}/reschedule",
-                             BOOKINGS_VERSION, "reschedule booking", body={
-                                 "start": _iso(new_slot.start),
-                                 "reschedulingReason": "Rescheduled by the client in chat"},
-                             taken_possible=True)
+        payload = self._call(
+            "POST",
+            f"/v2/bookings/{current.external_uid}/reschedule",
+            BOOKINGS_VERSION,
+            "reschedule booking",
+            body={
+                "start": _iso(new_slot.start),
+                "reschedulingReason": "Rescheduled by the client in chat",
+            },
+            taken_possible=True,
+        )
         uid, start, end = self._booking_fields(payload, new_slot)
         return self.bookings.move(code, Slot(start, end), external_uid=uid)
 
@@ -182,8 +250,13 @@ class CalComScheduler(Scheduler):
 
     # --- helpers ------------------------------------------------------------------------
     def _cancel_remote(self, uid: str, reason: str) -> None:
-        self._call("POST", f"/v2/bookings/{uid}/cancel", BOOKINGS_VERSION, "cancel booking",
-                   body={"cancellationReason": reason})
+        self._call(
+            "POST",
+            f"/v2/bookings/{uid}/cancel",
+            BOOKINGS_VERSION,
+            "cancel booking",
+            body={"cancellationReason": reason},
+        )
 
     @staticmethod
     def _booking_fields(payload: Dict[str, Any], slot: Slot):

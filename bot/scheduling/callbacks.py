@@ -1,4 +1,5 @@
 """Call-back requests for intake coordinators (when no slot suits, or the calendar is down)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -7,16 +8,24 @@ from bot import store
 from bot.scheduling.models import Callback
 
 
-def request_callback(conversation_id: str, best_times: str, phone: Optional[str] = None,
-                     email: Optional[str] = None, db_url: Optional[str] = None,
-                     time_zone: Optional[str] = None) -> int:
+def request_callback(
+    conversation_id: str,
+    best_times: str,
+    phone: Optional[str] = None,
+    email: Optional[str] = None,
+    db_url: Optional[str] = None,
+    time_zone: Optional[str] = None,
+) -> int:
     """Store a call-back request (contact and best times encrypted); returns its id.
     Without phone or email the coordinator finds the person through the conversation
     (or their booking, looked up by conversation id)."""
     with store.session(db_url) as s:
-        row = Callback(conversation_id=conversation_id, best_times=best_times or "",
-                       contact={"phone": phone, "email": email, "time_zone": time_zone},
-                       status="open")
+        row = Callback(
+            conversation_id=conversation_id,
+            best_times=best_times or "",
+            contact={"phone": phone, "email": email, "time_zone": time_zone},
+            status="open",
+        )
         s.add(row)
         s.flush()
         return row.id

@@ -1,5 +1,6 @@
 """The scheduling vocabulary shared by every back end: slots, booking requests, bookings,
 confirmation codes and the errors the conversation layer reacts to."""
+
 from __future__ import annotations
 
 import abc
@@ -97,8 +98,10 @@ class Booking:
         return self.status in ACTIVE
 
     def __repr__(self) -> str:  # never print contact details (logs, tracebacks)
-        return (f"Booking(code={self.code!r}, slot={self.slot!r}, status={self.status!r}, "
-                f"backend={self.backend!r})")
+        return (
+            f"Booking(code={self.code!r}, slot={self.slot!r}, status={self.status!r}, "
+            f"backend={self.backend!r})"
+        )
 
 
 def new_code(prefix: str) -> str:
@@ -112,7 +115,7 @@ def normalise_code(text: str, prefix: str) -> str:
     raw = re.sub(r"[^A-Za-z0-9]", "", text or "").upper()
     prefix = prefix.upper()
     if raw.startswith(prefix) and len(raw) == len(prefix) + CODE_LENGTH:
-        raw = raw[len(prefix):]
+        raw = raw[len(prefix) :]
     return f"{prefix}-{raw}"
 
 

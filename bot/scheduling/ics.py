@@ -1,4 +1,5 @@
 """An .ics calendar file for a booking (attach to the confirmation email or offer as a link)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -3,13 +3,14 @@
 The token is an HMAC of the code, so knowing a confirmation code alone does not open the
 file; the file itself holds the time and how to join, never contact details.
 """
+
 from __future__ import annotations
 
 import hmac
-import os
 from hashlib import sha256
 from typing import Optional
 
+from bot.config import settings
 from bot.store.crypto import derived_secret
 
 
@@ -18,12 +19,13 @@ def token(code: str) -> str:
 
 
 def calendar_url(code: str) -> str:
-    base = (os.environ.get("WEB_PUBLIC_URL", "").strip()
-            or f"http://localhost:{os.environ.get('WEB_PORT', '8000')}")
+    base = settings().web_base_url  # WEB_PUBLIC_URL, else http://localhost:$WEB_PORT
     return f"{base.rstrip('/')}/calendar/{code}.ics?t={token(code)}"
 
 
-def calendar_file(code: str, given_token: str, profile, db_url: Optional[str] = None) -> Optional[bytes]:
+def calendar_file(
+    code: str, given_token: str, profile, db_url: Optional[str] = None
+) -> Optional[bytes]:
     """The .ics for a booking, or None when the token does not match or there is no booking."""
     from bot.scheduling import BookingNotFound, to_ics
     from bot.scheduling.store import LocalBookings
@@ -31,12 +33,15 @@ def calendar_file(code: str, given_token: str, profile, db_url: Optional[str] = 
     if not hmac.compare_digest(token(code), given_token or ""):
         return None
     try:
-        prefix = os.environ.get("BOOKING_CODE_PREFIX", "").strip() or "IOP"
+        prefix = settings().booking_code_prefix
         booking = LocalBookings(db_url, prefix, claim_slots=False).get(code)
     except BookingNotFound:
         return None
     facts = profile.facts
-    return to_ics(booking, summary=f"Intake assessment, {facts.program.name}",
-                  description=f"{facts.intake.assessment}. {facts.intake.join} "
-                              f"Questions: {facts.program.phone}.",
-                  location="Secure video link (sent before the appointment)")
+    return to_ics(
+        booking,
+        summary=f"Intake assessment, {facts.program.name}",
+        description=f"{facts.intake.assessment}. {facts.intake.join} "
+        f"Questions: {facts.program.phone}.",
+        location="Secure video link (sent before the appointment)",
+    )

@@ -10,13 +10,22 @@ create_all).
   the claims, reschedule moves them, in the booking's transaction.
 - `callbacks`: "call me back" requests for coordinators (contact and best times encrypted).
 """
+
 from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Column, DateTime, ForeignKey, Integer, String,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 
 from bot.store import Base, utcnow
@@ -77,8 +86,9 @@ class SlotClaim(Base):
     id = Column(Integer, primary_key=True)
     calendar = Column(String(32), nullable=False, default="builtin")
     cell = Column(BigInteger, nullable=False)  # minutes since the Unix epoch, UTC
-    booking_id = Column(Integer, ForeignKey("intake_bookings.id", ondelete="CASCADE"),
-                        nullable=False, index=True)
+    booking_id = Column(
+        Integer, ForeignKey("intake_bookings.id", ondelete="CASCADE"), nullable=False, index=True
+    )
 
 
 class Callback(Base):
@@ -87,7 +97,9 @@ class Callback(Base):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(128), nullable=False, index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    contact = Column(EncryptedJSON, nullable=False)  # {"phone": ..., "email": ..., "time_zone": ...}
+    contact = Column(
+        EncryptedJSON, nullable=False
+    )  # {"phone": ..., "email": ..., "time_zone": ...}
     best_times = Column(EncryptedJSON, nullable=False)  # free text, may hold PHI
     status = Column(String(16), nullable=False, default="open")
 
@@ -97,7 +109,3 @@ def cells(start: datetime, end: datetime) -> list:
     first = math.floor(start.timestamp() / 60 / CLAIM_MINUTES) * CLAIM_MINUTES
     last = math.ceil(end.timestamp() / 60 / CLAIM_MINUTES) * CLAIM_MINUTES
     return list(range(first, last, CLAIM_MINUTES))
-
-
-def cell_time(cell: int) -> datetime:
-    return datetime.fromtimestamp(cell * 60, tz=timezone.utc)

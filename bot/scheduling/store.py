@@ -1,4 +1,5 @@
 """Bookings in the app database, shared by the built-in and the Cal.com schedulers."""
+
 from __future__ import annotations
 
 import logging
@@ -10,9 +11,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import store
-from bot.flows.base import NotUnderstood
-from bot.scheduling.core import (ACTIVE, Booking, BookingNotFound, BookingRequest, Slot,
-                                 SlotTaken, new_code, normalise_code)
+from bot.dialog import NotUnderstood
+from bot.scheduling.core import (
+    ACTIVE,
+    Booking,
+    BookingNotFound,
+    BookingRequest,
+    Slot,
+    SlotTaken,
+    new_code,
+    normalise_code,
+)
 from bot.scheduling.models import BookingRecord, SlotClaim, cells
 
 log = logging.getLogger(__name__)
@@ -22,11 +31,21 @@ T = TypeVar("T")
 def to_booking(row: BookingRecord) -> Booking:
     dob = date.fromisoformat(row.dob) if row.dob else None
     return Booking(
-        code=row.code, slot=Slot(row.start, row.end), status=row.status, name=row.name,
-        phone=row.phone, email=row.email, time_zone=row.time_zone, dob=dob,
-        conversation_id=row.conversation_id, contact_consent=list(row.contact_consent or []),
-        backend=row.backend, external_uid=row.external_uid, sequence=row.sequence,
-        created_at=row.created_at)
+        code=row.code,
+        slot=Slot(row.start, row.end),
+        status=row.status,
+        name=row.name,
+        phone=row.phone,
+        email=row.email,
+        time_zone=row.time_zone,
+        dob=dob,
+        conversation_id=row.conversation_id,
+        contact_consent=list(row.contact_consent or []),
+        backend=row.backend,
+        external_uid=row.external_uid,
+        sequence=row.sequence,
+        created_at=row.created_at,
+    )
 
 
 def _is_claim_conflict(exc: IntegrityError) -> bool:
@@ -101,23 +120,39 @@ class LocalBookings:
         self.claim_slots = claim_slots
 
     def _claims(self, booking_id: int, slot: Slot):
-        return [{"calendar": self.calendar, "cell": c, "booking_id": booking_id}
-                for c in cells(slot.start, slot.end)]
+        return [
+            {"calendar": self.calendar, "cell": c, "booking_id": booking_id}
+            for c in cells(slot.start, slot.end)
+        ]
 
-    def create(self, slot: Slot, request: BookingRequest, backend: str = "builtin",
-               external_uid: Optional[str] = None) -> Booking:
+    def create(
+        self,
+        slot: Slot,
+        request: BookingRequest,
+        backend: str = "builtin",
+        external_uid: Optional[str] = None,
+    ) -> Booking:
         for _ in range(5):  # a new code on the (rare) code collision
             code = new_code(self.code_prefix)
 
-            def attempt() -> Booking:
+            def attempt(code: str = code) -> Booking:
                 with store.session(self.db_url) as s:
                     row = BookingRecord(
-                        code=code, conversation_id=request.conversation_id, backend=backend,
-                        external_uid=external_uid, start=slot.start, end=slot.end,
-                        status="booked", sequence=0, time_zone=request.time_zone,
-                        contact_consent=list(request.contact_consent), name=request.name,
-                        phone=request.phone, email=request.email,
-                        dob=request.dob.isoformat() if request.dob else None)
+                        code=code,
+                        conversation_id=request.conversation_id,
+                        backend=backend,
+                        external_uid=external_uid,
+                        start=slot.start,
+                        end=slot.end,
+                        status="booked",
+                        sequence=0,
+                        time_zone=request.time_zone,
+                        contact_consent=list(request.contact_consent),
+                        name=request.name,
+                        phone=request.phone,
+                        email=request.email,
+                        dob=request.dob.isoformat() if request.dob else None,
+                    )
                     s.add(row)
                     s.flush()  # the INSERT is the transaction's first statement
                     if self.claim_slots:
@@ -134,7 +169,9 @@ class LocalBookings:
     def get(self, code: str) -> Booking:
         code = normalise_code(code, self.code_prefix)
         with store.session(self.db_url) as s:
-            row = s.execute(select(BookingRecord).where(BookingRecord.code == code)).scalar_one_or_none()
+            row = s.execute(
+                select(BookingRecord).where(BookingRecord.code == code)
+            ).scalar_one_or_none()
             if row is None:
                 raise BookingNotFound("No booking with that code.")
             return to_booking(row)
@@ -152,9 +189,13 @@ class LocalBookings:
         with store.session(self.db_url) as s:
             row = s.execute(
                 select(BookingRecord)
-                .where(BookingRecord.conversation_id == conversation_id,
-                       BookingRecord.status.in_(ACTIVE))
-                .order_by(BookingRecord.id.desc()).limit(1)).scalar_one_or_none()
+                .where(
+                    BookingRecord.conversation_id == conversation_id,
+                    BookingRecord.status.in_(ACTIVE),
+                )
+                .order_by(BookingRecord.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
             return to_booking(row) if row else None
 
     def move(self, code: str, new_slot: Slot, external_uid: Optional[str] = None) -> Booking:
@@ -167,11 +208,13 @@ class LocalBookings:
                 bumped = s.execute(
                     update(BookingRecord)
                     .where(BookingRecord.code == code, BookingRecord.status.in_(ACTIVE))
-                    .values(sequence=BookingRecord.sequence + 1)).rowcount
+                    .values(sequence=BookingRecord.sequence + 1)
+                ).rowcount
                 if not bumped:
                     raise BookingNotFound("No active booking with that code.")
-                row = s.execute(select(BookingRecord).where(BookingRecord.code == code)
-                                .with_for_update()).scalar_one()
+                row = s.execute(
+                    select(BookingRecord).where(BookingRecord.code == code).with_for_update()
+                ).scalar_one()
                 if self.claim_slots:
                     s.execute(delete(SlotClaim).where(SlotClaim.booking_id == row.id))
                     s.execute(SlotClaim.__table__.insert(), self._claims(row.id, new_slot))
@@ -188,10 +231,14 @@ class LocalBookings:
 
         def attempt() -> Booking:
             with store.session(self.db_url) as s:
-                s.execute(update(BookingRecord)
-                          .where(BookingRecord.code == code, BookingRecord.status.in_(ACTIVE))
-                          .values(status="cancelled", sequence=BookingRecord.sequence + 1))
-                row = s.execute(select(BookingRecord).where(BookingRecord.code == code)).scalar_one_or_none()
+                s.execute(
+                    update(BookingRecord)
+                    .where(BookingRecord.code == code, BookingRecord.status.in_(ACTIVE))
+                    .values(status="cancelled", sequence=BookingRecord.sequence + 1)
+                )
+                row = s.execute(
+                    select(BookingRecord).where(BookingRecord.code == code)
+                ).scalar_one_or_none()
                 if row is None:
                     raise BookingNotFound("No booking with that code.")
                 s.execute(delete(SlotClaim).where(SlotClaim.booking_id == row.id))
@@ -202,13 +249,9 @@ class LocalBookings:
     def booked_cells(self, start, end) -> set:
         lo, hi = cells(start, end)[0], cells(start, end)[-1]
         with store.session(self.db_url) as s:
-            rows = s.execute(select(SlotClaim.cell).where(
-                SlotClaim.calendar == self.calendar, SlotClaim.cell >= lo, SlotClaim.cell <= hi))
+            rows = s.execute(
+                select(SlotClaim.cell).where(
+                    SlotClaim.calendar == self.calendar, SlotClaim.cell >= lo, SlotClaim.cell <= hi
+                )
+            )
             return {r[0] for r in rows}
-
-    def delete_by_code(self, code: str) -> None:
-        with store.session(self.db_url) as s:
-            row = s.execute(select(BookingRecord).where(BookingRecord.code == code)).scalar_one_or_none()
-            if row is not None:
-                s.execute(delete(SlotClaim).where(SlotClaim.booking_id == row.id))
-                s.delete(row)

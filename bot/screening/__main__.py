@@ -1,4 +1,5 @@
 """`python -m bot.screening`: validate the screening content and say so."""
+
 import sys
 
 try:
@@ -6,5 +7,7 @@ try:
 except Exception as exc:  # noqa: BLE001 - print the content error and fail
     print(f"Screening content is not valid: {exc}", file=sys.stderr)
     sys.exit(1)
-print(f"Screening content OK: {', '.join(i.name for i in INSTRUMENTS.values())}; "
-      f"{len(FIT.questions)} fit questions.")
+print(
+    f"Screening content OK: {', '.join(i.name for i in INSTRUMENTS.values())}; "
+    f"{len(FIT.questions)} fit questions."
+)

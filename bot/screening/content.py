@@ -1,14 +1,16 @@
 """Screening content as data: instruments, fit questions, parser phrases and recommendation
 texts, loaded from YAML and validated with pydantic (house style of bot/profile: unknown
 keys are errors, and every error names the file and the bad key)."""
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-import yaml
-from pydantic import BaseModel, Extra, StrictBool, StrictInt, StrictStr, ValidationError, conint, validator
+from pydantic import BaseModel, Extra, StrictBool, StrictInt, StrictStr, conint, validator
+
+from bot.content import ContentError, display, load_model
 
 # Phrases are StrictStr: YAML reads a bare `no`, `yes`, `y`, `n`, `on` or `off` as a boolean,
 # which must be an error naming the key (quote it), not a silent "False".
@@ -23,7 +25,7 @@ MAX_BUBBLE_WORDS = 60
 OFFERS = ("check_insurance", "book", "person")
 
 
-class ScreeningContentError(ValueError):
+class ScreeningContentError(ContentError):
     """A screening content file is missing a key or has a bad value; the message names it."""
 
 
@@ -34,7 +36,9 @@ class _Strict(BaseModel):
 
 # --- conditions: "phq9.9 > 0 or phq9.9 skipped" ------------------------------------------
 
-_CLAUSE = re.compile(r"^\s*([a-z0-9_]+\.[a-z0-9_]+|[a-z0-9_]+)\s*(?:(>=|<=|==|!=|>|<)\s*(-?\d+)|(skipped|answered))\s*$")
+_CLAUSE = re.compile(
+    r"^\s*([a-z0-9_]+\.[a-z0-9_]+|[a-z0-9_]+)\s*(?:(>=|<=|==|!=|>|<)\s*(-?\d+)|(skipped|answered))\s*$"
+)
 
 Clause = Tuple[str, str, Optional[int]]  # (key, op, number) ; op "skipped"/"answered" has no number
 
@@ -46,7 +50,9 @@ def parse_condition(text: str) -> Tuple[Clause, ...]:
     for part in re.split(r"\s+or\s+", text.strip()):
         m = _CLAUSE.match(part)
         if not m:
-            raise ValueError(f"cannot read condition clause '{part}' (expected e.g. 'phq9.9 > 0' or 'phq9.9 skipped')")
+            raise ValueError(
+                f"cannot read condition clause '{part}' (expected e.g. 'phq9.9 > 0' or 'phq9.9 skipped')"
+            )
         key, op, num, word = m.groups()
         clauses.append((key, word, None) if word else (key, op, int(num)))
     return tuple(clauses)
@@ -138,7 +144,7 @@ class Scoring(_Strict):
     def bands_ascending(cls, bands):
         if bands and bands[0].from_ != 0:
             raise ValueError("the first band must start from 0")
-        for a, b in zip(bands, bands[1:]):
+        for a, b in zip(bands, bands[1:], strict=False):  # neighbours
             if b.from_ <= a.from_:
                 raise ValueError(f"band '{b.band}' does not start above band '{a.band}'")
         return bands
@@ -185,7 +191,9 @@ class Instrument(_Strict):
     @validator("scoring")
     def asq_items_exist(cls, scoring, values):
         count = len(values.get("items") or [])
-        for n in list(scoring.screen_items) + ([scoring.acuity_item] if scoring.acuity_item else []):
+        for n in list(scoring.screen_items) + (
+            [scoring.acuity_item] if scoring.acuity_item else []
+        ):
             if n > count:
                 raise ValueError(f"item {n} does not exist (the instrument has {count})")
         if scoring.method == "asq" and (not scoring.screen_items or not scoring.acuity_item):
@@ -280,8 +288,17 @@ class LevelText(_Strict):
         return offer
 
 
-LEVEL_TEXTS = ("crisis", "safety_review", "under_18", "out_of_state", "withdrawal_management",
-               "higher_level", "iop_fit", "iop_barriers", "lower_level")
+LEVEL_TEXTS = (
+    "crisis",
+    "safety_review",
+    "under_18",
+    "out_of_state",
+    "withdrawal_management",
+    "higher_level",
+    "iop_fit",
+    "iop_barriers",
+    "lower_level",
+)
 
 
 MISSING_KEYS = ("device", "hours", "safe_at_home")
@@ -313,37 +330,13 @@ def _exactly(found: Dict[str, Any], expected, what: str) -> Dict[str, Any]:
 
 # --- loading ---------------------------------------------------------------------------
 
-def _describe(error: ValidationError) -> str:
-    return "; ".join(
-        ".".join(str(p) for p in e["loc"] if p != "__root__") + f": {e['msg']}" for e in error.errors()
-    )
-
 
 def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(HERE.parent.parent))
-    except ValueError:
-        return str(path)
-
-
-def _read(path: Path) -> Any:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScreeningContentError(f"{_display(path)}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ScreeningContentError(f"{_display(path)}: not valid YAML ({exc})") from None
-    if not isinstance(raw, dict):
-        raise ScreeningContentError(f"{_display(path)}: expected a mapping at the top level")
-    return raw
+    return display(path)
 
 
 def _parse(model, path: Path):
-    raw = _read(path)
-    try:
-        return model.parse_obj(raw)
-    except ValidationError as exc:
-        raise ScreeningContentError(f"{_display(path)}: {_describe(exc)}") from None
+    return load_model(model, path, ScreeningContentError)
 
 
 def _check_groups(where: str, options, groups: Dict[str, List[str]], path: Path) -> None:
@@ -352,14 +345,17 @@ def _check_groups(where: str, options, groups: Dict[str, List[str]], path: Path)
             if g not in groups:
                 raise ScreeningContentError(
                     f"{_display(path)}: {where}.{i}.groups: unknown phrase group '{g}' "
-                    f"(parsing.yml has {', '.join(groups)})")
+                    f"(parsing.yml has {', '.join(groups)})"
+                )
 
 
 def load_parsing(path: Optional[Path] = None) -> ParsingFile:
     return _parse(ParsingFile, Path(path or PARSING_PATH))
 
 
-def load_instruments(directory: Optional[Path] = None, parsing: Optional[ParsingFile] = None) -> Dict[str, Instrument]:
+def load_instruments(
+    directory: Optional[Path] = None, parsing: Optional[ParsingFile] = None
+) -> Dict[str, Instrument]:
     """Every `*.yml` in the directory, validated; keyed by instrument id."""
     directory = Path(directory or INSTRUMENTS_DIR)
     parsing = parsing or load_parsing()
@@ -370,9 +366,13 @@ def load_instruments(directory: Optional[Path] = None, parsing: Optional[Parsing
     for path in files:
         inst = _parse(Instrument, path)
         if inst.id != path.stem:
-            raise ScreeningContentError(f"{_display(path)}: id: '{inst.id}' does not match the file name '{path.stem}'")
+            raise ScreeningContentError(
+                f"{_display(path)}: id: '{inst.id}' does not match the file name '{path.stem}'"
+            )
         if inst.id in found:
-            raise ScreeningContentError(f"{_display(path)}: id: duplicate instrument id '{inst.id}'")
+            raise ScreeningContentError(
+                f"{_display(path)}: id: duplicate instrument id '{inst.id}'"
+            )
         if inst.options:
             _check_groups("options", inst.options, parsing.groups, path)
         for n, item in enumerate(inst.items):
@@ -382,21 +382,27 @@ def load_instruments(directory: Optional[Path] = None, parsing: Optional[Parsing
     return found
 
 
-def load_fit(path: Optional[Path] = None, instruments: Optional[Dict[str, Instrument]] = None,
-             parsing: Optional[ParsingFile] = None) -> FitFile:
+def load_fit(
+    path: Optional[Path] = None,
+    instruments: Optional[Dict[str, Instrument]] = None,
+    parsing: Optional[ParsingFile] = None,
+) -> FitFile:
     path = Path(path or FIT_PATH)
     parsing = parsing or load_parsing()
     fit = _parse(FitFile, path)
     keys = [q.key for q in fit.questions]
     for i, q in enumerate(fit.questions):
         if keys.count(q.key) > 1:
-            raise ScreeningContentError(f"{_display(path)}: questions.{i}.key: duplicate key '{q.key}'")
+            raise ScreeningContentError(
+                f"{_display(path)}: questions.{i}.key: duplicate key '{q.key}'"
+            )
         _check_groups(f"questions.{i}.options", q.options, parsing.groups, path)
     if instruments is not None:
         for i, step in enumerate(fit.sequence):
             if step not in keys and step not in instruments:
                 raise ScreeningContentError(
-                    f"{_display(path)}: sequence.{i}: '{step}' is neither a question key nor an instrument id")
+                    f"{_display(path)}: sequence.{i}: '{step}' is neither a question key nor an instrument id"
+                )
     return fit
 
 
@@ -410,11 +416,14 @@ def check_conditions(instruments: Dict[str, Instrument], fit: FitFile) -> None:
     for inst in instruments.values():
         known.update(inst.keys)
     for inst in instruments.values():
-        where = [("ask_when", inst.ask_when)] + [(f"items.{n}.ask_when", it.ask_when) for n, it in enumerate(inst.items)]
+        where = [("ask_when", inst.ask_when)] + [
+            (f"items.{n}.ask_when", it.ask_when) for n, it in enumerate(inst.items)
+        ]
         for loc, cond in where:
             if cond is None:
                 continue
             for key, _, _ in parse_condition(cond):
                 if key not in known:
                     raise ScreeningContentError(
-                        f"bot/screening/instruments/{inst.id}.yml: {loc}: unknown question key '{key}'")
+                        f"bot/screening/instruments/{inst.id}.yml: {loc}: unknown question key '{key}'"
+                    )

@@ -1,5 +1,6 @@
 """The screenings table. Answers, scores and reasons are PHI: encrypted at rest
 (bot.store.crypto.EncryptedJSON). The level and review flag stay plain for the queue."""
+
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String
@@ -8,7 +9,9 @@ from bot.store import Base, utcnow
 from bot.store.crypto import EncryptedJSON
 
 
-class Screening(Base):
+class ScreeningRecord(Base):
+    """One saved screening (the questionnaire's content is bot.screening.questionnaire)."""
+
     __tablename__ = "screenings"
 
     id = Column(Integer, primary_key=True)

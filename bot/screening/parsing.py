@@ -15,13 +15,14 @@ Data lives in parsing.yml (phrase groups, number words, state names) and in each
 
 Anything else raises NotUnderstood with the question's help text. Nothing here logs.
 """
+
 from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
-from bot.flows.base import NotUnderstood
+from bot.dialog import NotUnderstood
 from bot.profile import US_STATES
 
 from .content import NumberRule, ParsingFile
@@ -59,7 +60,11 @@ class Parser:
             w = words[i]
             if w in self._tens:
                 n = self._tens[w]
-                if i + 1 < len(words) and words[i + 1] in self._numbers and 0 < self._numbers[words[i + 1]] < 10:
+                if (
+                    i + 1 < len(words)
+                    and words[i + 1] in self._numbers
+                    and 0 < self._numbers[words[i + 1]] < 10
+                ):
                     n += self._numbers[words[i + 1]]
                     i += 1
                 out.append(str(n))
@@ -74,7 +79,11 @@ class Parser:
         words = norm.split()
         if raw.strip().endswith("?"):
             return True
-        return bool(words) and words[0] in self.data.question_words and len(words) >= self.data.question_min_words
+        return (
+            bool(words)
+            and words[0] in self.data.question_words
+            and len(words) >= self.data.question_min_words
+        )
 
     # --- choice questions --------------------------------------------------------------
 
@@ -102,8 +111,14 @@ class Parser:
                 table.setdefault(self.normalize(p), _BLOCK)
         return table
 
-    def match_choice(self, raw: str, options: Sequence[Any], table: Dict[str, Any],
-                     numbers: Optional[NumberRule], help_text: str) -> Any:
+    def match_choice(
+        self,
+        raw: str,
+        options: Sequence[Any],
+        table: Dict[str, Any],
+        numbers: Optional[NumberRule],
+        help_text: str,
+    ) -> Any:
         norm = self.normalize(raw)
         if not norm:
             raise NotUnderstood(help_text)
@@ -141,11 +156,11 @@ class Parser:
             while pat in text:
                 at = text.index(pat)
                 # "not every day" is not "every day"
-                if not phrase.startswith("not ") and text[:at + 1].endswith(" not "):
+                if not phrase.startswith("not ") and text[: at + 1].endswith(" not "):
                     found.append(_BLOCK)
                 else:
                     found.append(table[phrase])
-                text = text[:at] + " | " + text[at + len(pat):]
+                text = text[:at] + " | " + text[at + len(pat) :]
         return found or None
 
     def _by_numbers(self, norm: str, rule: NumberRule, values: List[Any]) -> Optional[int]:
@@ -167,8 +182,12 @@ class Parser:
                     break
             if unit is None and tail and tail[0] in ("day", "days"):
                 unit = "day"
-            ranges = {"week": rule.per_week, "month": rule.per_month, "day": rule.days,
-                      None: rule.count}.get(unit)
+            ranges = {
+                "week": rule.per_week,
+                "month": rule.per_month,
+                "day": rule.days,
+                None: rule.count,
+            }.get(unit)
             for n in {low, high}:
                 if ranges:
                     v = _in_ranges(n, ranges)
@@ -197,7 +216,30 @@ class Parser:
             raise NotUnderstood(help_text)
         return age
 
-    _AMBIGUOUS_CODES = {"in", "me", "or", "ok", "hi", "oh", "id", "de", "pa", "ma", "al", "co", "la", "mo", "ne", "wa", "ga", "ar", "ms", "md", "mt", "sc"}
+    _AMBIGUOUS_CODES = {
+        "in",
+        "me",
+        "or",
+        "ok",
+        "hi",
+        "oh",
+        "id",
+        "de",
+        "pa",
+        "ma",
+        "al",
+        "co",
+        "la",
+        "mo",
+        "ne",
+        "wa",
+        "ga",
+        "ar",
+        "ms",
+        "md",
+        "mt",
+        "sc",
+    }
 
     def parse_state(self, raw: str, help_text: str) -> str:
         norm = self.normalize(raw)
@@ -215,18 +257,24 @@ class Parser:
                 return found[0]
             raise NotUnderstood(help_text)
         codes = {w for w in re.findall(r"\b[A-Z]{2}\b", raw) if w in self.codes}
-        codes |= {w.upper() for w in norm.split() if w.upper() in self.codes and w not in self._AMBIGUOUS_CODES}
+        codes |= {
+            w.upper()
+            for w in norm.split()
+            if w.upper() in self.codes and w not in self._AMBIGUOUS_CODES
+        }
         if len(codes) == 1:
             return codes.pop()
         if codes:
             raise NotUnderstood(help_text)
         words = norm.split()
-        grams = {" ".join(words[i:i + k]) for k in (1, 2, 3) for i in range(len(words) - k + 1)}
+        grams = {" ".join(words[i : i + k]) for k in (1, 2, 3) for i in range(len(words) - k + 1)}
         hits = set()
         for g in grams:
             if len(g) < 4:
                 continue
-            close = difflib.get_close_matches(g, list(self.states), n=1, cutoff=self.data.fuzzy_cutoff)
+            close = difflib.get_close_matches(
+                g, list(self.states), n=1, cutoff=self.data.fuzzy_cutoff
+            )
             if close:
                 hits.add(self.states[close[0]])
         if len(hits) == 1:

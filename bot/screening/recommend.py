@@ -14,13 +14,16 @@ diagnosis). The rules are here; what is said is in recommend.yml. First matching
 `reasons` lists every finding in plain words (not only the one that decided the level), for
 the person's coordinator.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, List, Mapping
 
+from bot.dialog import SKIPPED
+
 from .content import RecommendFile, load_recommendations
-from .flow import OUT_OF_STATE, SKIPPED, UNDER_18, Screening
+from .questionnaire import OUT_OF_STATE, UNDER_18, Questionnaire
 from .scoring import score_all
 
 WITHDRAWAL = {
@@ -49,7 +52,8 @@ def check_texts(texts: RecommendFile) -> None:
     if words > MAX_WORDS:
         raise ScreeningContentError(
             f"bot/screening/recommend.yml: levels.iop_barriers.text: {words} words with every "
-            f"missing item filled in; a reply may have at most {MAX_WORDS}")
+            f"missing item filled in; a reply may have at most {MAX_WORDS}"
+        )
 
 
 def _yes(answers: Mapping[str, Any], key: str) -> bool:
@@ -64,8 +68,12 @@ def _unknown(answers: Mapping[str, Any], key: str) -> bool:
     return answers.get(key) is None or answers.get(key) == SKIPPED
 
 
-def recommend(screening: Screening, texts: RecommendFile, answers: Mapping[str, Any],
-              licensed_states: List[str]) -> Recommendation:
+def recommend(
+    screening: Questionnaire,
+    texts: RecommendFile,
+    answers: Mapping[str, Any],
+    licensed_states: List[str],
+) -> Recommendation:
     scores = score_all(screening, answers)
     reasons: List[str] = []
     review = False
@@ -74,7 +82,9 @@ def recommend(screening: Screening, texts: RecommendFile, answers: Mapping[str, 
     # Findings, in rule order.
     asq = scores.get("asq", {}).get("result")
     if asq == "acute_positive":
-        reasons.append("suicide risk screen (ASQ): acute positive (thoughts of suicide right now, or declined to say)")
+        reasons.append(
+            "suicide risk screen (ASQ): acute positive (thoughts of suicide right now, or declined to say)"
+        )
     elif asq == "non_acute_positive":
         reasons.append("suicide risk screen (ASQ): positive, not acute")
     stop = screening.stop_reason(answers, licensed_states)
@@ -102,12 +112,20 @@ def recommend(screening: Screening, texts: RecommendFile, answers: Mapping[str, 
         sc = scores.get(inst_id, {})
         if sc.get("positive"):
             need.append(f"{titles[inst_id]}: {sc['total']}, {sc['band'].replace('_', ' ')}")
-    for inst_id, words in (("auditc", "positive"), ("nida", "positive (drug use in the past year)")):
+    for inst_id, words in (
+        ("auditc", "positive"),
+        ("nida", "positive (drug use in the past year)"),
+    ):
         sc = scores.get(inst_id, {})
         if sc.get("positive"):
-            need.append(f"{titles[inst_id]}: {words}" + (f", score {sc['total']}" if inst_id == "auditc" else ""))
+            need.append(
+                f"{titles[inst_id]}: {words}"
+                + (f", score {sc['total']}" if inst_id == "auditc" else "")
+            )
     reasons.extend(need)
-    incomplete = [titles[i] for i, sc in scores.items() if sc.get("asked", True) and not sc.get("complete")]
+    incomplete = [
+        titles[i] for i, sc in scores.items() if sc.get("asked", True) and not sc.get("complete")
+    ]
     if incomplete and not stop:
         reasons.append("not every question answered: " + ", ".join(incomplete))
 
@@ -133,21 +151,34 @@ def recommend(screening: Screening, texts: RecommendFile, answers: Mapping[str, 
     if need:
         if not missing:
             return _make("iop_fit", "iop_fit", texts, reasons, review)
-        labels = {"safe_at_home": "can stay safe at home not confirmed",
-                  "device": "no device with camera and private space confirmed",
-                  "hours": "about 9 hours a week not confirmed"}
+        labels = {
+            "safe_at_home": "can stay safe at home not confirmed",
+            "device": "no device with camera and private space confirmed",
+            "hours": "about 9 hours a week not confirmed",
+        }
         reasons.extend(labels[m] for m in missing)
         fill = " and ".join(texts.missing[m] for m in missing)
         return _make("iop_fit", "iop_barriers", texts, reasons, review, missing=fill)
     return _make("lower_level", "lower_level", texts, reasons, review)
 
 
-def _make(level: str, text_key: str, texts: RecommendFile, reasons: List[str], review: bool,
-          missing: str = "") -> Recommendation:
+def _make(
+    level: str,
+    text_key: str,
+    texts: RecommendFile,
+    reasons: List[str],
+    review: bool,
+    missing: str = "",
+) -> Recommendation:
     entry = texts.levels[text_key]
     text = " ".join(entry.text.replace("{missing}", missing).split())
-    return Recommendation(level=level, reasons=list(reasons), coordinator_review=entry.coordinator_review or review,
-                          text=text, offer=list(entry.offer))
+    return Recommendation(
+        level=level,
+        reasons=list(reasons),
+        coordinator_review=entry.coordinator_review or review,
+        text=text,
+        offer=list(entry.offer),
+    )
 
 
 def load_texts(path=None) -> RecommendFile:

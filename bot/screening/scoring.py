@@ -1,13 +1,18 @@
 """Scores, severity bands and positive screens, from the instruments' `scoring` data."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping
 
+from bot.dialog import SKIPPED
+
 from .content import Instrument
-from .flow import SKIPPED, Screening
+from .questionnaire import Questionnaire
 
 
-def score_instrument(screening: Screening, inst: Instrument, answers: Mapping[str, Any]) -> Dict[str, Any]:
+def score_instrument(
+    screening: Questionnaire, inst: Instrument, answers: Mapping[str, Any]
+) -> Dict[str, Any]:
     items = screening.applicable_items(inst, answers)
     asked = bool(items)
     values = {}
@@ -22,12 +27,20 @@ def score_instrument(screening: Screening, inst: Instrument, answers: Mapping[st
     if s.method == "asq":
         return _score_asq(inst, answers, values, complete, asked)
     if not values:
-        return {"total": None, "band": None, "positive": False, "complete": False,
-                "answered": 0, "asked": asked}
+        return {
+            "total": None,
+            "band": None,
+            "positive": False,
+            "complete": False,
+            "answered": 0,
+            "asked": asked,
+        }
     total = sum(values.values())
     threshold = s.positive_from
     if s.positive_from_by is not None:
-        threshold = s.positive_from_by.values.get(str(answers.get(s.positive_from_by.key)), threshold)
+        threshold = s.positive_from_by.values.get(
+            str(answers.get(s.positive_from_by.key)), threshold
+        )
     positive = threshold is not None and total >= threshold
     band = None
     for b in s.bands:
@@ -35,14 +48,26 @@ def score_instrument(screening: Screening, inst: Instrument, answers: Mapping[st
             band = b.band
     if band is None:
         band = "positive" if positive else "negative"
-    return {"total": total, "band": band, "positive": positive, "complete": complete,
-            "answered": len(values), "asked": asked}
+    return {
+        "total": total,
+        "band": band,
+        "positive": positive,
+        "complete": complete,
+        "answered": len(values),
+        "asked": asked,
+    }
 
 
 def _score_asq(inst: Instrument, answers, values, complete: bool, asked: bool) -> Dict[str, Any]:
     s = inst.scoring
     if not asked:
-        return {"result": "not_asked", "positive": False, "complete": True, "asked": False, "refused": False}
+        return {
+            "result": "not_asked",
+            "positive": False,
+            "complete": True,
+            "asked": False,
+            "refused": False,
+        }
     screen = [values.get(n) for n in s.screen_items]
     raw = [answers.get(inst.key(n)) for n in s.screen_items + [s.acuity_item]]
     refused = any(v == 2 for v in values.values()) or SKIPPED in raw
@@ -52,8 +77,17 @@ def _score_asq(inst: Instrument, answers, values, complete: bool, asked: bool) -
     else:
         acuity = values.get(s.acuity_item)
         result = "acute_positive" if acuity is not None and acuity > 0 else "non_acute_positive"
-    return {"result": result, "positive": positive, "complete": complete, "asked": True, "refused": refused}
+    return {
+        "result": result,
+        "positive": positive,
+        "complete": complete,
+        "asked": True,
+        "refused": refused,
+    }
 
 
-def score_all(screening: Screening, answers: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
-    return {inst_id: score_instrument(screening, inst, answers) for inst_id, inst in screening.instruments.items()}
+def score_all(screening: Questionnaire, answers: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {
+        inst_id: score_instrument(screening, inst, answers)
+        for inst_id, inst in screening.instruments.items()
+    }

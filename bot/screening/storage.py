@@ -1,11 +1,14 @@
 """Saving a finished screening, and the plain-text summary coordinators read.
 Nothing here logs: screening answers never reach a log."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, List, Mapping, Optional
 
-from .flow import SKIPPED, Screening as Content
+from bot.dialog import SKIPPED
+
+from .questionnaire import Questionnaire as Content
 
 
 def _licensed_states() -> List[str]:
@@ -20,12 +23,20 @@ def status_of(content: Content, answers: Mapping[str, Any], licensed_states: Lis
     return "complete" if content.next_question(answers, licensed_states) is None else "partial"
 
 
-def save_screening(content: Content, texts, conversation_id: str, answers: Mapping[str, Any],
-                   consent_version: str, consent_at: datetime, db_url: Optional[str] = None,
-                   licensed_states: Optional[List[str]] = None, person_id: Optional[str] = None) -> int:
+def save_screening(
+    content: Content,
+    texts,
+    conversation_id: str,
+    answers: Mapping[str, Any],
+    consent_version: str,
+    consent_at: datetime,
+    db_url: Optional[str] = None,
+    licensed_states: Optional[List[str]] = None,
+    person_id: Optional[str] = None,
+) -> int:
     from bot.store import session
 
-    from .models import Screening as Row
+    from .models import ScreeningRecord as Row
     from .recommend import recommend
     from .scoring import score_all
 
@@ -91,22 +102,31 @@ def _answer_words(content: Content, key: str, value: Any) -> str:
 def intake_summary(content: Content, screening_id: int, db_url: Optional[str] = None) -> str:
     from bot.store import session
 
-    from .models import Screening as Row
+    from .models import ScreeningRecord as Row
 
     with session(db_url) as s:
         row = s.get(Row, screening_id)
         if row is None:
             raise KeyError(f"no screening with id {screening_id}")
         answers, scores, reasons, rec = row.answers, row.scores, row.reasons, row.recommendation
-        head = (row.id, row.conversation_id, row.created_at, row.status, row.consent_version,
-                row.consent_at, row.level, row.coordinator_review)
+        head = (
+            row.id,
+            row.conversation_id,
+            row.created_at,
+            row.status,
+            row.consent_version,
+            row.consent_at,
+            row.level,
+            row.coordinator_review,
+        )
     sid, conv, created, status, cver, cat, level, review = head
     lines = [
         f"Pre-admission screening #{sid} (conversation {conv})",
         f"Taken {_utc(created)}; status {status}; consent {cver} at {_utc(cat)}",
         "This is a screening, not a diagnosis.",
         "",
-        f"Recommendation: {LEVEL_WORDS.get(level, level)}" + (" (coordinator review needed)" if review else ""),
+        f"Recommendation: {LEVEL_WORDS.get(level, level)}"
+        + (" (coordinator review needed)" if review else ""),
         f"Told the person: {rec.get('text', '')}",
         f"Offered: {', '.join(rec.get('offer', [])) or 'nothing'}",
     ]
@@ -118,7 +138,10 @@ def intake_summary(content: Content, screening_id: int, db_url: Optional[str] = 
         sc = scores.get(inst_id, {})
         if "result" in sc:
             result = sc["result"].replace("_", " ")
-            lines.append(f"  {inst.title}: {result}" + (" (declined or skipped a question, counted as yes)" if sc.get("refused") else ""))
+            lines.append(
+                f"  {inst.title}: {result}"
+                + (" (declined or skipped a question, counted as yes)" if sc.get("refused") else "")
+            )
         elif sc.get("total") is None:
             lines.append(f"  {inst.title}: not answered")
         else:
@@ -130,10 +153,36 @@ def intake_summary(content: Content, screening_id: int, db_url: Optional[str] = 
             lines.append(f"  {inst.title}: {sc['total']} ({', '.join(flags)})")
     item9 = answers.get("phq9.9")
     if item9 is not None:
-        lines.append(f"  PHQ-9 item 9 (thoughts of death or self-harm): {_answer_words(content, 'phq9.9', item9)}")
+        lines.append(
+            f"  PHQ-9 item 9 (thoughts of death or self-harm): {_answer_words(content, 'phq9.9', item9)}"
+        )
     lines += ["", "Fit answers:"]
     for q in content.fit.questions:
         value = answers.get(q.key)
-        shown = value if q.kind in ("age", "state") and value not in (None, SKIPPED) else _answer_words(content, q.key, value)
+        shown = (
+            value
+            if q.kind in ("age", "state") and value not in (None, SKIPPED)
+            else _answer_words(content, q.key, value)
+        )
         lines.append(f"  {q.text} {shown}")
     return "\n".join(lines)
+
+
+def safety_review_pending(conversation_id: str, db_url: Optional[str] = None) -> bool:
+    """A screening of this conversation found suicide risk (ASQ positive, acute or not)."""
+    from sqlalchemy import select
+
+    from bot.store import session
+
+    from .models import ScreeningRecord
+
+    with session(db_url) as s:
+        return (
+            s.execute(
+                select(ScreeningRecord.id).where(
+                    ScreeningRecord.conversation_id == conversation_id,
+                    ScreeningRecord.level.in_(("safety_review", "crisis")),
+                )
+            ).first()
+            is not None
+        )

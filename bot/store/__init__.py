@@ -1,8 +1,12 @@
 """The app database: SQLAlchemy 1.4 models and a session factory.
 
-SQLite under var/ by default, PostgreSQL in production (DATABASE_URL). Tables are created
-on first use; records are keyed by conversation today and by person once intakes exist.
+SQLite under var/ by default, PostgreSQL in production (DATABASE_URL). The schema is
+Alembic's (bot/store/migrations): `engine()` upgrades a database to head on its first use in
+a process, so every process sees the migrated schema; nothing here calls `create_all` (tests
+may, on a scratch database). Records are keyed by conversation today and by person once
+intakes exist.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -43,7 +47,7 @@ class Escalation(Base):
 
 
 # Each capability keeps its tables in its own models module (on the shared Base); all are
-# imported before the tables are created.
+# imported before the metadata is used (migrations' autogenerate and compare, tests).
 MODEL_MODULES = (
     "bot.consent.models",
     "bot.flows.models",
@@ -53,7 +57,8 @@ MODEL_MODULES = (
 )
 
 
-def _import_models() -> None:
+def import_models() -> None:
+    """Register every capability's tables on Base.metadata."""
     for name in MODEL_MODULES:
         try:
             found = importlib.util.find_spec(name) is not None
@@ -63,19 +68,31 @@ def _import_models() -> None:
             importlib.import_module(name)
 
 
+_import_models = import_models  # the former name
+
+
 _engines: dict = {}
 _lock = threading.Lock()
 
 
 def engine(url: Optional[str] = None) -> Engine:
+    """The engine for `url` (default DATABASE_URL), one per URL and process. On first use the
+    database is upgraded to the newest migration (a no-op when it is already there; safe when
+    several processes start at once: see bot.store.migrate)."""
     url = url or database_url()
     with _lock:
         if url not in _engines:
+            from bot.store.migrate import upgrade_engine
+
             eng = create_engine(url, future=True, pool_pre_ping=True)
             if url.startswith("sqlite"):
                 event.listen(eng, "connect", _sqlite_pragmas)
-            _import_models()
-            Base.metadata.create_all(eng)
+            import_models()
+            try:
+                upgrade_engine(eng)
+            except BaseException:
+                eng.dispose()
+                raise
             _engines[url] = eng
         return _engines[url]
 
@@ -91,6 +108,5 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 @contextmanager
 def session(url: Optional[str] = None) -> Iterator[Session]:
     factory = sessionmaker(bind=engine(url), future=True, expire_on_commit=False)
-    with factory() as s:
-        with s.begin():
-            yield s
+    with factory() as s, s.begin():
+        yield s

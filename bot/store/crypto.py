@@ -4,19 +4,19 @@ The key comes from PHI_ENCRYPTION_KEY in `.env` (several keys separated by comma
 the first encrypts, all decrypt). In development (APP_ENV=development, the default for
 `make run`) a key is generated once under var/; anywhere else a missing key stops start-up.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import os
 from functools import lru_cache
 from typing import Any, Optional
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.types import Text, TypeDecorator
 
-from bot.config import ROOT
+from bot.config import ROOT, settings
 
 DEV_KEY_PATH = ROOT / "var" / "phi-dev.key"
 
@@ -30,14 +30,16 @@ def _load_keys() -> list:
 
 
 def _key_texts() -> list:
-    raw = os.environ.get("PHI_ENCRYPTION_KEY", "").strip()
+    config = settings()  # PHI_ENCRYPTION_KEY and APP_ENV (one of development, staging, production)
+    raw = config.phi_encryption_key
     if not raw:
-        if os.environ.get("APP_ENV", "development").strip() != "development":
+        if config.app_env != "development":
             raise MissingKeyError(
                 "PHI_ENCRYPTION_KEY is not set. Outside development every screening, coverage "
                 "check and booking is encrypted with it: generate one with "
                 "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` "
-                "and put it in .env.")
+                "and put it in .env."
+            )
         DEV_KEY_PATH.parent.mkdir(exist_ok=True)
         if not DEV_KEY_PATH.exists():
             DEV_KEY_PATH.write_bytes(Fernet.generate_key())
@@ -49,7 +51,9 @@ def _key_texts() -> list:
             Fernet(k.encode())
         return keys
     except (ValueError, TypeError):
-        raise MissingKeyError("PHI_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).") from None
+        raise MissingKeyError(
+            "PHI_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes)."
+        ) from None
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +80,9 @@ def decrypt(token: str) -> Any:
     try:
         return json.loads(cipher().decrypt(token.encode()))
     except InvalidToken:
-        raise MissingKeyError("A stored PHI field cannot be decrypted with the configured key(s).") from None
+        raise MissingKeyError(
+            "A stored PHI field cannot be decrypted with the configured key(s)."
+        ) from None
 
 
 class EncryptedJSON(TypeDecorator):

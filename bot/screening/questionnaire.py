@@ -1,10 +1,11 @@
 """The screening as a sequence of questions: which one comes next, when to stop early, and
 how a typed answer is understood. Loaded and validated once, at import."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from bot.flows.base import NotUnderstood, Option, Question
+from bot.dialog import SKIPPED, Option, Question
 
 from .content import (
     FitFile,
@@ -19,18 +20,18 @@ from .content import (
 )
 from .parsing import Parser
 
-SKIPPED = "__skipped__"  # stored as the answer when the person skips a question
-
 UNDER_18 = "under_18"
 OUT_OF_STATE = "out_of_state"
 
 
-class Screening:
+class Questionnaire:
     """All screening content, validated, with per-question phrase tables built once."""
 
     def __init__(self, instruments: Dict[str, Instrument], fit: FitFile, parser: Parser):
         order = [s for s in fit.sequence if s in instruments]
-        self.instruments = {i: instruments[i] for i in order + [i for i in instruments if i not in order]}
+        self.instruments = {
+            i: instruments[i] for i in order + [i for i in instruments if i not in order]
+        }
         self.fit = fit
         self.parser = parser
         self.fit_questions: Dict[str, FitQuestion] = {q.key: q for q in fit.questions}
@@ -41,7 +42,8 @@ class Screening:
         for inst in self.instruments.values():
             for n in range(1, len(inst.items) + 1):
                 self.tables[inst.key(n)] = self._table(
-                    inst.item_options(n), f"bot/screening/instruments/{inst.id}.yml: items.{n - 1}")
+                    inst.item_options(n), f"bot/screening/instruments/{inst.id}.yml: items.{n - 1}"
+                )
         self.conditions = {}
         for inst in instruments.values():
             if inst.ask_when:
@@ -98,8 +100,14 @@ class Screening:
             value = self.effective(answers, key)
             if value is None or value == SKIPPED or not isinstance(value, (int, float)):
                 continue
-            if {">": value > num, ">=": value >= num, "<": value < num, "<=": value <= num,
-                    "==": value == num, "!=": value != num}[op]:
+            if {
+                ">": value > num,
+                ">=": value >= num,
+                "<": value < num,
+                "<=": value <= num,
+                "==": value == num,
+                "!=": value != num,
+            }[op]:
                 return True
         return False
 
@@ -116,16 +124,27 @@ class Screening:
             value = answers.get(q.key)
             if value is None or value == SKIPPED:
                 continue
-            if q.kind == "age" and q.eligible_from is not None and isinstance(value, int) and value < q.eligible_from:
+            if (
+                q.kind == "age"
+                and q.eligible_from is not None
+                and isinstance(value, int)
+                and value < q.eligible_from
+            ):
                 return UNDER_18
         for q in self.fit.questions:
             value = answers.get(q.key)
-            if q.kind == "state" and isinstance(value, str) and value != SKIPPED:
-                if value.upper() not in {s.upper() for s in licensed_states}:
-                    return OUT_OF_STATE
+            if (
+                q.kind == "state"
+                and isinstance(value, str)
+                and value != SKIPPED
+                and value.upper() not in {s.upper() for s in licensed_states}
+            ):
+                return OUT_OF_STATE
         return None
 
-    def next_question(self, answers: Mapping[str, Any], licensed_states: List[str]) -> Optional[Question]:
+    def next_question(
+        self, answers: Mapping[str, Any], licensed_states: List[str]
+    ) -> Optional[Question]:
         if self.stop_reason(answers, licensed_states):
             return None
         for step in self.fit.sequence:
@@ -144,11 +163,18 @@ class Screening:
         inst, n = self.locate(key)
         if inst is None:
             q = self.fit_questions[key]
-            return Question(key=key, text=q.text, help=q.help, skippable=q.skippable,
-                            options=tuple(Option(title=o.title, value=o.title) for o in q.options))
+            return Question(
+                key=key,
+                text=q.text,
+                help=q.help,
+                skippable=q.skippable,
+                options=tuple(Option(title=o.title, value=o.title) for o in q.options),
+            )
         item = inst.items[n - 1]
         text = f"{inst.preamble} {item.text}".strip() if inst.preamble else item.text
-        applicable = self.applicable_items(inst, answers or {}) or list(range(1, len(inst.items) + 1))
+        applicable = self.applicable_items(inst, answers or {}) or list(
+            range(1, len(inst.items) + 1)
+        )
         if len(applicable) > 1 and n in applicable:
             text = f"{text} (question {applicable.index(n) + 1} of {len(applicable)})"
         return Question(
@@ -165,20 +191,27 @@ class Screening:
             q = self.fit_questions[key]
             help_text = " ".join(q.help.split())
             if q.kind == "age":
-                return self.parser.parse_age(text or "", q.min if q.min is not None else 0,
-                                             q.max if q.max is not None else 150, help_text)
+                return self.parser.parse_age(
+                    text or "",
+                    q.min if q.min is not None else 0,
+                    q.max if q.max is not None else 150,
+                    help_text,
+                )
             if q.kind == "state":
                 return self.parser.parse_state(text or "", help_text)
-            return self.parser.match_choice(text or "", q.options, self.tables[key], None, help_text)
+            return self.parser.match_choice(
+                text or "", q.options, self.tables[key], None, help_text
+            )
         item = inst.items[n - 1]
         help_text = " ".join((item.help or inst.help).split())
-        return self.parser.match_choice(text or "", inst.item_options(n), self.tables[key],
-                                        inst.item_numbers(n), help_text)
+        return self.parser.match_choice(
+            text or "", inst.item_options(n), self.tables[key], inst.item_numbers(n), help_text
+        )
 
 
-def load_screening(instruments_dir=None, fit_path=None, parsing_path=None) -> Screening:
+def load_screening(instruments_dir=None, fit_path=None, parsing_path=None) -> Questionnaire:
     parsing = load_parsing(parsing_path)
     instruments = load_instruments(instruments_dir, parsing)
     fit = load_fit(fit_path, instruments, parsing)
     check_conditions(instruments, fit)
-    return Screening(instruments, fit, Parser(parsing))
+    return Questionnaire(instruments, fit, Parser(parsing))

@@ -1,11 +1,12 @@
 """A local stand-in for Stedi's Real-Time Eligibility Check JSON endpoint, for development
-and tests: `python -m bot.coverage.sandbox --port 8089`.
+and tests: `python -m stand_ins.clearinghouse --port 8089`.
 
 POST /change/medicalnetwork/eligibility/v3 with any non-empty `Authorization` header; the
-test members (SANDBOX.md) answer with responses shaped like Stedi's published examples.
+test members (CLEARINGHOUSE.md) answer with responses shaped like Stedi's published examples.
 Everything else: 401 without Authorization, 404 for other paths, 400 for a bad body. No PHI
 is logged: the access log prints the path, status and member scenario only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,28 +20,98 @@ from typing import Any, Dict, List, Optional, Tuple
 
 PATH = "/change/medicalnetwork/eligibility/v3"
 BH = ["MH", "A4", "A6", "A8", "AI"]  # what the sandbox answers for behavioural health
-BH_NAMES = {"MH": "Mental Health", "A4": "Psychiatric", "A6": "Psychotherapy", "A8": "Psychiatric - Outpatient",
-            "AI": "Substance Abuse", "30": "Health Benefit Plan Coverage"}
+BH_NAMES = {
+    "MH": "Mental Health",
+    "A4": "Psychiatric",
+    "A6": "Psychotherapy",
+    "A8": "Psychiatric - Outpatient",
+    "AI": "Substance Abuse",
+    "30": "Health Benefit Plan Coverage",
+}
 
 # member ID -> scenario. first/last/dob must match (AAA 73 / 71 otherwise), like Stedi's mocks.
 # Alex Rivera's active PPO: the member behind every transport scenario that ends in success.
-ALEX_PPO: Dict[str, Any] = dict(first="Alex", last="Rivera", dob="19900115", scenario="active",
-                                plan="Open Access Plus PPO", ded=1500, ded_left=600, oop=5000,
-                                oop_left=3100, coins="0.2", auth="Y")
+ALEX_PPO: Dict[str, Any] = dict(
+    first="Alex",
+    last="Rivera",
+    dob="19900115",
+    scenario="active",
+    plan="Open Access Plus PPO",
+    ded=1500,
+    ded_left=600,
+    oop=5000,
+    oop_left=3100,
+    coins="0.2",
+    auth="Y",
+)
 MEMBERS: Dict[str, Dict[str, Any]] = {
-    "AETNA12345": dict(first="Jane", last="Doe", dob="20040404", payer="60054", scenario="active",
-                       plan="Aetna Choice POS II", ded=1500, ded_left=600, oop=5000, oop_left=3100, coins="0.2",
-                       auth="Y"),
+    "AETNA12345": dict(
+        first="Jane",
+        last="Doe",
+        dob="20040404",
+        payer="60054",
+        scenario="active",
+        plan="Aetna Choice POS II",
+        ded=1500,
+        ded_left=600,
+        oop=5000,
+        oop_left=3100,
+        coins="0.2",
+        auth="Y",
+    ),
     "SBX1001": ALEX_PPO,
-    "SBX1002": dict(first="Sam", last="Lee", dob="19851130", scenario="active", plan="Choice Plus PPO",
-                    ded=2000, ded_left=0, oop=6000, oop_left=3500, coins="0.1", copay=30, auth="N"),
-    "SBX1003": dict(first="Maria", last="Garcia", dob="19780704", scenario="inactive", plan="Choice Plus PPO"),
-    "SBX1004": dict(first="Chris", last="Taylor", dob="19950220", scenario="out_of_network", plan="Select EPO",
-                    ded=4000, ded_left=4000, oop=12000, oop_left=12000, coins="0.4", auth="Y"),
-    "SBX1005": dict(first="Jordan", last="Smith", dob="19880909", scenario="carve_out", plan="Blue Choice PPO",
-                    carve_out="MAGELLAN HEALTHCARE"),
-    "SBX1006": dict(first="Pat", last="Kim", dob="19920303", scenario="mh_on_request", plan="Open Access Plus PPO",
-                    ded=1000, ded_left=250, oop=4000, oop_left=2500, coins="0.2", copay=25, auth="N"),
+    "SBX1002": dict(
+        first="Sam",
+        last="Lee",
+        dob="19851130",
+        scenario="active",
+        plan="Choice Plus PPO",
+        ded=2000,
+        ded_left=0,
+        oop=6000,
+        oop_left=3500,
+        coins="0.1",
+        copay=30,
+        auth="N",
+    ),
+    "SBX1003": dict(
+        first="Maria", last="Garcia", dob="19780704", scenario="inactive", plan="Choice Plus PPO"
+    ),
+    "SBX1004": dict(
+        first="Chris",
+        last="Taylor",
+        dob="19950220",
+        scenario="out_of_network",
+        plan="Select EPO",
+        ded=4000,
+        ded_left=4000,
+        oop=12000,
+        oop_left=12000,
+        coins="0.4",
+        auth="Y",
+    ),
+    "SBX1005": dict(
+        first="Jordan",
+        last="Smith",
+        dob="19880909",
+        scenario="carve_out",
+        plan="Blue Choice PPO",
+        carve_out="MAGELLAN HEALTHCARE",
+    ),
+    "SBX1006": dict(
+        first="Pat",
+        last="Kim",
+        dob="19920303",
+        scenario="mh_on_request",
+        plan="Open Access Plus PPO",
+        ded=1000,
+        ded_left=250,
+        oop=4000,
+        oop_left=2500,
+        coins="0.2",
+        copay=25,
+        auth="N",
+    ),
     "SBXAAA71": dict(scenario="aaa", aaa="71"),
     "SBXAAA72": dict(scenario="aaa", aaa="72"),
     "SBXAAA75": dict(scenario="aaa", aaa="75"),
@@ -58,7 +129,11 @@ MEMBERS: Dict[str, Dict[str, Any]] = {
 
 AAA_TEXT = {
     "42": ("Unable to Respond at Current Time", "Resubmission Allowed", "Loop 2100A"),
-    "71": ("Patient Birth Date Does Not Match That for the Patient on the Database", "Please Correct and Resubmit", "Loop 2100C"),
+    "71": (
+        "Patient Birth Date Does Not Match That for the Patient on the Database",
+        "Please Correct and Resubmit",
+        "Loop 2100C",
+    ),
     "72": ("Invalid/Missing Subscriber/Insured ID", "Please Correct and Resubmit", "Loop 2100C"),
     "73": ("Invalid/Missing Subscriber/Insured Name", "Please Correct and Resubmit", "Loop 2100C"),
     "75": ("Subscriber/Insured Not Found", "Please Correct and Resubmit", "Loop 2100C"),
@@ -66,15 +141,29 @@ AAA_TEXT = {
 }
 
 
-def _entry(code: str, name: str, stcs: List[str], network: Optional[str] = None, level: Optional[str] = "IND",
-           time_q: Optional[str] = None, amount=None, percent=None, auth: Optional[str] = None,
-           **extra) -> Dict[str, Any]:
+def _entry(
+    code: str,
+    name: str,
+    stcs: List[str],
+    network: Optional[str] = None,
+    level: Optional[str] = "IND",
+    time_q: Optional[str] = None,
+    amount=None,
+    percent=None,
+    auth: Optional[str] = None,
+    **extra,
+) -> Dict[str, Any]:
     e: Dict[str, Any] = {"code": code, "name": name}
     if level:
-        e.update(coverageLevelCode=level, coverageLevel={"IND": "Individual", "FAM": "Family"}[level])
+        e.update(
+            coverageLevelCode=level, coverageLevel={"IND": "Individual", "FAM": "Family"}[level]
+        )
     e.update(serviceTypeCodes=list(stcs), serviceTypes=[BH_NAMES.get(s, s) for s in stcs])
     if time_q:
-        e.update(timeQualifierCode=time_q, timeQualifier={"23": "Calendar Year", "29": "Remaining", "27": "Visit"}[time_q])
+        e.update(
+            timeQualifierCode=time_q,
+            timeQualifier={"23": "Calendar Year", "29": "Remaining", "27": "Visit"}[time_q],
+        )
     if amount is not None:
         e["benefitAmount"] = str(amount)
     if percent is not None:
@@ -82,7 +171,10 @@ def _entry(code: str, name: str, stcs: List[str], network: Optional[str] = None,
     if auth:
         e["authOrCertIndicator"] = auth
     if network:
-        e.update(inPlanNetworkIndicatorCode=network, inPlanNetworkIndicator={"Y": "Yes", "N": "No", "W": "Not Applicable"}[network])
+        e.update(
+            inPlanNetworkIndicatorCode=network,
+            inPlanNetworkIndicator={"Y": "Yes", "N": "No", "W": "Not Applicable"}[network],
+        )
     e.update(extra)
     return e
 
@@ -90,13 +182,19 @@ def _entry(code: str, name: str, stcs: List[str], network: Optional[str] = None,
 def _bh_entries(m: Dict[str, Any], network: str, stcs: List[str]) -> List[Dict[str, Any]]:
     out = [
         _entry("C", "Deductible", stcs, network, time_q="23", amount=m["ded"], auth=m.get("auth")),
-        _entry("C", "Deductible", stcs, network, time_q="29", amount=m["ded_left"], auth=m.get("auth")),
+        _entry(
+            "C", "Deductible", stcs, network, time_q="29", amount=m["ded_left"], auth=m.get("auth")
+        ),
         _entry("G", "Out of Pocket (Stop Loss)", stcs, network, time_q="23", amount=m["oop"]),
         _entry("G", "Out of Pocket (Stop Loss)", stcs, network, time_q="29", amount=m["oop_left"]),
         _entry("A", "Co-Insurance", stcs, network, percent=m["coins"], auth=m.get("auth")),
     ]
     if m.get("copay") is not None:
-        out.append(_entry("B", "Co-Payment", stcs, network, time_q="27", amount=m["copay"], auth=m.get("auth")))
+        out.append(
+            _entry(
+                "B", "Co-Payment", stcs, network, time_q="27", amount=m["copay"], auth=m.get("auth")
+            )
+        )
     return out
 
 
@@ -105,18 +203,53 @@ def benefits(m: Dict[str, Any], stc: str) -> Tuple[List[Dict[str, Any]], List[Di
     sc = m["scenario"]
     plan = m.get("plan")
     if sc == "inactive":
-        return ([{"statusCode": "6", "status": "Inactive", "planDetails": plan, "serviceTypeCodes": ["30"]}],
-                [_entry("6", "Inactive", ["30"], level=None, planCoverage=plan)])
-    status = [{"statusCode": "1", "status": "Active Coverage", "planDetails": plan, "serviceTypeCodes": [stc]}]
+        return (
+            [
+                {
+                    "statusCode": "6",
+                    "status": "Inactive",
+                    "planDetails": plan,
+                    "serviceTypeCodes": ["30"],
+                }
+            ],
+            [_entry("6", "Inactive", ["30"], level=None, planCoverage=plan)],
+        )
+    status = [
+        {
+            "statusCode": "1",
+            "status": "Active Coverage",
+            "planDetails": plan,
+            "serviceTypeCodes": [stc],
+        }
+    ]
     info = [_entry("1", "Active Coverage", [stc], level=None, planCoverage=plan)]
     if sc == "carve_out":
-        info.append(_entry("U", "Contact Following Entity for Eligibility or Benefit Information", ["MH"], level=None,
-                           benefitsRelatedEntities=[{
-                               "entityIdentifier": "Third-Party Administrator", "entityType": "Non-Person Entity",
-                               "entityName": m["carve_out"],
-                               "contactInformation": {"contacts": [{"communicationMode": "Telephone",
-                                                                    "communicationNumber": "8005550100"}]}}],
-                           additionalInformation=[{"description": "BEHAVIORAL HEALTH BENEFITS ADMINISTERED BY MAGELLAN"}]))
+        info.append(
+            _entry(
+                "U",
+                "Contact Following Entity for Eligibility or Benefit Information",
+                ["MH"],
+                level=None,
+                benefitsRelatedEntities=[
+                    {
+                        "entityIdentifier": "Third-Party Administrator",
+                        "entityType": "Non-Person Entity",
+                        "entityName": m["carve_out"],
+                        "contactInformation": {
+                            "contacts": [
+                                {
+                                    "communicationMode": "Telephone",
+                                    "communicationNumber": "8005550100",
+                                }
+                            ]
+                        },
+                    }
+                ],
+                additionalInformation=[
+                    {"description": "BEHAVIORAL HEALTH BENEFITS ADMINISTERED BY MAGELLAN"}
+                ],
+            )
+        )
         return status, info
     plan_level = [
         _entry("C", "Deductible", ["30"], "Y", time_q="23", amount=m["ded"]),
@@ -132,43 +265,87 @@ def benefits(m: Dict[str, Any], stc: str) -> Tuple[List[Dict[str, Any]], List[Di
     stcs = BH if stc == "30" else [stc]
     info += _bh_entries(m, "Y", stcs)
     if stc == "30":
-        oon = dict(m, ded=m["ded"] * 2, ded_left=m["ded"] * 2, oop=m["oop"] * 2, oop_left=m["oop"] * 2, coins="0.4",
-                   copay=None)
+        oon = dict(
+            m,
+            ded=m["ded"] * 2,
+            ded_left=m["ded"] * 2,
+            oop=m["oop"] * 2,
+            oop_left=m["oop"] * 2,
+            coins="0.4",
+            copay=None,
+        )
         info += _bh_entries(oon, "N", stcs)
         info += plan_level
     return status, info
 
 
-def response_for(payload: Dict[str, Any], m: Dict[str, Any], member_id: str, code: Optional[str] = None) -> Dict[str, Any]:
+def response_for(
+    payload: Dict[str, Any], m: Dict[str, Any], member_id: str, code: Optional[str] = None
+) -> Dict[str, Any]:
     sub = payload.get("subscriber") or {}
     stc = ((payload.get("encounter") or {}).get("serviceTypeCodes") or ["30"])[0]
     resp: Dict[str, Any] = {
-        "meta": {"senderId": "SANDBOX", "submitterId": "SANDBOX", "applicationMode": "test", "traceId": "sandbox"},
+        "meta": {
+            "senderId": "SANDBOX",
+            "submitterId": "SANDBOX",
+            "applicationMode": "test",
+            "traceId": "sandbox",
+        },
         "controlNumber": payload.get("controlNumber", "000000001"),
         "reassociationKey": payload.get("controlNumber", "000000001"),
         "tradingPartnerServiceId": payload.get("tradingPartnerServiceId"),
-        "provider": {"providerName": (payload.get("provider") or {}).get("organizationName", "").upper(),
-                     "entityIdentifier": "Provider", "entityType": "Non-Person Entity",
-                     "npi": (payload.get("provider") or {}).get("npi")},
-        "subscriber": {"memberId": member_id, "firstName": str(sub.get("firstName", "")).upper(),
-                       "lastName": str(sub.get("lastName", "")).upper(), "entityIdentifier": "Insured or Subscriber",
-                       "entityType": "Person", "dateOfBirth": sub.get("dateOfBirth")},
-        "payer": {"entityIdentifier": "Payer", "entityType": "Non-Person Entity", "name": "SANDBOX PAYER"},
+        "provider": {
+            "providerName": (payload.get("provider") or {}).get("organizationName", "").upper(),
+            "entityIdentifier": "Provider",
+            "entityType": "Non-Person Entity",
+            "npi": (payload.get("provider") or {}).get("npi"),
+        },
+        "subscriber": {
+            "memberId": member_id,
+            "firstName": str(sub.get("firstName", "")).upper(),
+            "lastName": str(sub.get("lastName", "")).upper(),
+            "entityIdentifier": "Insured or Subscriber",
+            "entityType": "Person",
+            "dateOfBirth": sub.get("dateOfBirth"),
+        },
+        "payer": {
+            "entityIdentifier": "Payer",
+            "entityType": "Non-Person Entity",
+            "name": "SANDBOX PAYER",
+        },
     }
     if code:
         desc, action, loc = AAA_TEXT[code]
-        err = {"field": "AAA", "code": code, "description": desc, "followupAction": action, "location": loc}
+        err = {
+            "field": "AAA",
+            "code": code,
+            "description": desc,
+            "followupAction": action,
+            "location": loc,
+        }
         resp["errors"] = [err]
         resp["subscriber"]["aaaErrors"] = [err]
         return resp
     status, info = benefits(m, stc)
-    resp.update(planInformation={"groupNumber": "SBX0001", "groupDescription": m.get("plan")},
-                planDateInformation={"planBegin": f"{date.today().year}0101", "eligibilityBegin": "20200101"},
-                planStatus=status, benefitsInformation=info)
+    resp.update(
+        planInformation={"groupNumber": "SBX0001", "groupDescription": m.get("plan")},
+        planDateInformation={
+            "planBegin": f"{date.today().year}0101",
+            "eligibilityBegin": "20200101",
+        },
+        planStatus=status,
+        benefitsInformation=info,
+    )
     if payload.get("dependents"):
-        resp["dependents"] = [{"firstName": str(d.get("firstName", "")).upper(), "lastName": str(d.get("lastName", "")).upper(),
-                               "dateOfBirth": d.get("dateOfBirth"), "relationToSubscriber": "Child"}
-                              for d in payload["dependents"]]
+        resp["dependents"] = [
+            {
+                "firstName": str(d.get("firstName", "")).upper(),
+                "lastName": str(d.get("lastName", "")).upper(),
+                "dateOfBirth": d.get("dateOfBirth"),
+                "relationToSubscriber": "Child",
+            }
+            for d in payload["dependents"]
+        ]
     return resp
 
 
@@ -176,7 +353,9 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, slow_seconds: float = 15.0, busy_seconds: float = 0.3, quiet: bool = True):
+    def __init__(
+        self, address, slow_seconds: float = 15.0, busy_seconds: float = 0.3, quiet: bool = True
+    ):
         super().__init__(address, Handler)
         self.slow_seconds = slow_seconds
         self.busy_seconds = busy_seconds
@@ -189,6 +368,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         import sys
+
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             return  # the client gave up (timeout test): nothing to report
         super().handle_error(request, client_address)
@@ -204,11 +384,19 @@ class Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, fmt, *args):  # the default logs nothing sensitive, but stay quiet in tests
+    def log_message(
+        self, fmt, *args
+    ):  # the default logs nothing sensitive, but stay quiet in tests
         if not self.server.quiet:
             super().log_message(fmt, *args)
 
-    def _send(self, code: int, body: Any, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None):
+    def _send(
+        self,
+        code: int,
+        body: Any,
+        headers: Optional[Dict[str, str]] = None,
+        raw: Optional[bytes] = None,
+    ):
         data = raw if raw is not None else json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -236,7 +424,9 @@ class Handler(BaseHTTPRequestHandler):
             member_id = str(sub.get("memberId") or "").upper()
             stc = ((payload.get("encounter") or {}).get("serviceTypeCodes") or ["30"])[0]
         except (ValueError, KeyError, TypeError, AttributeError):
-            return self._send(400, {"message": "Invalid request body", "code": "ValidationException"})
+            return self._send(
+                400, {"message": "Invalid request body", "code": "ValidationException"}
+            )
         srv = self.server
         with srv.lock:
             srv.requests[member_id] += 1
@@ -261,9 +451,15 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.slow_seconds)
             return self._send(200, response_for(payload, m, member_id, "42"))
         if sc == "http429" or (sc == "http429once" and count == 1):
-            return self._send(429, {"message": "Too Many Requests"}, {"Retry-After": "1" if sc == "http429" else "0"})
+            return self._send(
+                429,
+                {"message": "Too Many Requests"},
+                {"Retry-After": "1" if sc == "http429" else "0"},
+            )
         if sc == "http500" or (sc == "http500once" and count == 1):
-            return self._send(500, {"message": "Internal Failure", "code": "InternalFailureException"})
+            return self._send(
+                500, {"message": "Internal Failure", "code": "InternalFailureException"}
+            )
         if sc == "malformed":
             return self._send(200, None, raw=b'{"benefitsInformation": [ {"code": "1", ')
         if sc == "flaky42" and count == 1:
@@ -272,8 +468,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.busy_seconds)
         if str(sub.get("dateOfBirth")) != m["dob"]:
             return self._send(200, response_for(payload, m, member_id, "71"))
-        if (str(sub.get("firstName", "")).strip().lower(), str(sub.get("lastName", "")).strip().lower()) != \
-                (m["first"].lower(), m["last"].lower()):
+        if (
+            str(sub.get("firstName", "")).strip().lower(),
+            str(sub.get("lastName", "")).strip().lower(),
+        ) != (m["first"].lower(), m["last"].lower()):
             return self._send(200, response_for(payload, m, member_id, "73"))
         if m.get("payer") and payload.get("tradingPartnerServiceId") != m["payer"]:
             return self._send(200, response_for(payload, m, member_id, "75"))
@@ -289,10 +487,14 @@ def start_sandbox(port: int = 0, host: str = "127.0.0.1", **options) -> Tuple[Sa
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Local eligibility clearinghouse sandbox (Stedi-shaped JSON).")
+    parser = argparse.ArgumentParser(
+        description="Local eligibility clearinghouse sandbox (Stedi-shaped JSON)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
-    parser.add_argument("--slow-seconds", type=float, default=15.0, help="delay of the SBXSLOW member")
+    parser.add_argument(
+        "--slow-seconds", type=float, default=15.0, help="delay of the SBXSLOW member"
+    )
     args = parser.parse_args(argv)
     server = SandboxServer((args.host, args.port), slow_seconds=args.slow_seconds, quiet=False)
     print(f"Eligibility sandbox on http://{args.host}:{server.server_address[1]}{PATH}", flush=True)

@@ -1,7 +1,7 @@
 """A local stand-in for Cal.com API v2 (the endpoints CalComScheduler uses), for tests and
 offline development:
 
-    python -m bot.scheduling.calcom_local --port 8090 [--api-key cal_test_local] [--event-type-id 1]
+    python -m stand_ins.calcom --port 8090 [--api-key cal_test_local] [--event-type-id 1]
 
 then CALCOM_API_KEY=cal_test_local CALCOM_BASE_URL=http://127.0.0.1:8090 CALCOM_EVENT_TYPE_ID=1.
 
@@ -14,6 +14,7 @@ Failure knobs, for tests:
 - `server.fail_next(status, times=1)` / `server.delay_next(seconds, times=1)` or the HTTP
   control endpoint POST /_control {"fail": 500, "times": 2} / {"delay": 3} / {"reset": true}.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,13 @@ class CalComLocalServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, api_key: str = "cal_test_local", event_type_id: int = 1,
-                 length_minutes: int = 60):
+    def __init__(
+        self,
+        address,
+        api_key: str = "cal_test_local",
+        event_type_id: int = 1,
+        length_minutes: int = 60,
+    ):
         super().__init__(address, _Handler)
         self.api_key = api_key
         self.event_type_id = event_type_id
@@ -50,6 +56,7 @@ class CalComLocalServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         import sys
+
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             return  # the client gave up (timeout tests)
         super().handle_error(request, client_address)
@@ -75,14 +82,24 @@ class CalComLocalServer(ThreadingHTTPServer):
 
     def busy(self, start: datetime, end: datetime, ignore: Optional[str] = None) -> bool:
         for uid, b in self.bookings.items():
-            if uid != ignore and b["status"] == "accepted" and b["_start"] < end and start < b["_end"]:
+            if (
+                uid != ignore
+                and b["status"] == "accepted"
+                and b["_start"] < end
+                and start < b["_end"]
+            ):
                 return True
         return False
 
     def on_grid(self, start: datetime) -> bool:
         local = start.astimezone(HOST_ZONE)
-        return (local.weekday() < 5 and 9 <= local.hour < 17 and local.minute == 0
-                and local.second == 0 and start > datetime.now(timezone.utc))
+        return (
+            local.weekday() < 5
+            and 9 <= local.hour < 17
+            and local.minute == 0
+            and local.second == 0
+            and start > datetime.now(timezone.utc)
+        )
 
     def open_slots(self, start: datetime, end: datetime) -> List[Tuple[datetime, datetime]]:
         out = []
@@ -90,7 +107,9 @@ class CalComLocalServer(ThreadingHTTPServer):
         while day <= end.astimezone(HOST_ZONE).date():
             if day.weekday() < 5:
                 for hour in range(9, 17):
-                    s = datetime(day.year, day.month, day.day, hour, tzinfo=HOST_ZONE).astimezone(timezone.utc)
+                    s = datetime(day.year, day.month, day.day, hour, tzinfo=HOST_ZONE).astimezone(
+                        timezone.utc
+                    )
                     e = s + self.length
                     if start <= s <= end and self.on_grid(s) and not self.busy(s, e):
                         out.append((s, e))
@@ -98,7 +117,7 @@ class CalComLocalServer(ThreadingHTTPServer):
         return out
 
 
-def start_calcom_local(port: int = 0, api_key: str = "cal_test_local", event_type_id: int = 1):
+def start_calcom(port: int = 0, api_key: str = "cal_test_local", event_type_id: int = 1):
     """Start the server on 127.0.0.1 in a daemon thread -> (server, base_url).
     Stop it with server.shutdown(); server.server_close()."""
     server = CalComLocalServer(("127.0.0.1", port), api_key=api_key, event_type_id=event_type_id)
@@ -138,8 +157,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(self, status: int, message: str) -> None:
-        self._send(status, {"status": "error", "timestamp": _utc_text(datetime.now(timezone.utc)),
-                            "path": self.path, "error": {"code": str(status), "message": message}})
+        self._send(
+            status,
+            {
+                "status": "error",
+                "timestamp": _utc_text(datetime.now(timezone.utc)),
+                "path": self.path,
+                "error": {"code": str(status), "message": message},
+            },
+        )
 
     def _body(self) -> dict:
         if hasattr(self, "_cached_body"):
@@ -188,7 +214,11 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._guard(BOOKINGS_VERSION):
                 return
             b = self.server.bookings.get(m.group(1))
-            return self._send(200, {"status": "success", "data": _public(b)}) if b else self._error(404, "Booking not found")
+            return (
+                self._send(200, {"status": "success", "data": _public(b)})
+                if b
+                else self._error(404, "Booking not found")
+            )
         self._error(404, "Not found")
 
     def do_POST(self):
@@ -201,7 +231,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._create()
         m = re.fullmatch(r"/v2/bookings/([^/]+)/(cancel|reschedule)", path)
         if m:
-            return self._cancel(m.group(1)) if m.group(2) == "cancel" else self._reschedule(m.group(1))
+            return (
+                self._cancel(m.group(1)) if m.group(2) == "cancel" else self._reschedule(m.group(1))
+            )
         self._error(404, "Not found")
 
     def _control(self):
@@ -225,7 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
             end = _parse_when(q["end"], end_of_day=True)
             zone = ZoneInfo(q.get("timeZone") or "UTC")
         except (KeyError, ValueError):
-            return self._error(400, "start and end are required ISO 8601 UTC dates; timeZone must be IANA")
+            return self._error(
+                400, "start and end are required ISO 8601 UTC dates; timeZone must be IANA"
+            )
         data: Dict[str, list] = {}
         for s, e in self.server.open_slots(start, end):
             ls, le = s.astimezone(zone), e.astimezone(zone)
@@ -257,13 +291,26 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.server.on_grid(start):
                 return self._error(400, "Requested time is not available")
             if self.server.busy(start, end):
-                return self._error(409, "User either already has booking at this time or is not available")
+                return self._error(
+                    409, "User either already has booking at this time or is not available"
+                )
             uid = secrets.token_urlsafe(12)
             self.server.bookings[uid] = {
-                "uid": uid, "id": len(self.server.bookings) + 1, "status": "accepted",
-                "_start": start, "_end": end, "eventTypeId": self.server.event_type_id,
-                "attendees": [{"name": name, "email": attendee["email"], "timeZone": attendee["timeZone"],
-                               "phoneNumber": attendee.get("phoneNumber")}]}
+                "uid": uid,
+                "id": len(self.server.bookings) + 1,
+                "status": "accepted",
+                "_start": start,
+                "_end": end,
+                "eventTypeId": self.server.event_type_id,
+                "attendees": [
+                    {
+                        "name": name,
+                        "email": attendee["email"],
+                        "timeZone": attendee["timeZone"],
+                        "phoneNumber": attendee.get("phoneNumber"),
+                    }
+                ],
+            }
             booking = _public(self.server.bookings[uid])
         self._send(201, {"status": "success", "data": booking})
 
@@ -299,7 +346,9 @@ class _Handler(BaseHTTPRequestHandler):
             if old is None:
                 return self._error(404, f"Booking with uid={uid} not found")
             if old["status"] != "accepted":
-                return self._error(400, f"Booking with uid={uid} is {old['status']} and cannot be rescheduled")
+                return self._error(
+                    400, f"Booking with uid={uid} is {old['status']} and cannot be rescheduled"
+                )
             try:
                 start = _parse_when(str(body.get("start")))
             except ValueError:
@@ -308,10 +357,19 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.server.on_grid(start):
                 return self._error(400, "Requested time is not available")
             if self.server.busy(start, end, ignore=uid):
-                return self._error(409, "User either already has booking at this time or is not available")
+                return self._error(
+                    409, "User either already has booking at this time or is not available"
+                )
             new_uid = secrets.token_urlsafe(12)
-            new = dict(old, uid=new_uid, id=len(self.server.bookings) + 1, _start=start, _end=end,
-                       rescheduledFromUid=uid, reschedulingReason=body.get("reschedulingReason"))
+            new = dict(
+                old,
+                uid=new_uid,
+                id=len(self.server.bookings) + 1,
+                _start=start,
+                _end=end,
+                rescheduledFromUid=uid,
+                reschedulingReason=body.get("reschedulingReason"),
+            )
             old["status"] = "cancelled"
             old["rescheduledToUid"] = new_uid
             self.server.bookings[new_uid] = new
@@ -333,8 +391,9 @@ def main(argv=None) -> None:
     ap.add_argument("--api-key", default="cal_test_local")
     ap.add_argument("--event-type-id", type=int, default=1)
     args = ap.parse_args(argv)
-    server = CalComLocalServer((args.host, args.port), api_key=args.api_key,
-                               event_type_id=args.event_type_id)
+    server = CalComLocalServer(
+        (args.host, args.port), api_key=args.api_key, event_type_id=args.event_type_id
+    )
     print(f"Cal.com stand-in on {server.url} (event type {args.event_type_id})", flush=True)
     try:
         server.serve_forever()
