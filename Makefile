@@ -16,7 +16,7 @@ export TRACKER_SQLITE_PATH ?= var/tracker.db
 WIDGET_VENDOR := web/static/vendor/socket.io.min.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help run test unit e2e browser validate nlu-test core-test bench lock clean web
+.PHONY: help run test lint format migrate unit e2e browser validate nlu-test core-test bench lock clean web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,19 @@ help: ## List the targets
 run: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) ## Start the assistant (website 8000, Rasa 5005, actions 5055); Ctrl-C stops all
 	$(PY) scripts/serve.py
 
-test: $(STAMP) .env $(MODEL) validate unit e2e nlu-test core-test ## The whole suite (CI runs this)
+test: $(STAMP) .env $(MODEL) lint validate unit e2e nlu-test core-test ## The whole suite (CI runs this)
+
+lint: $(STAMP) ## Lint, format check and types (ruff, mypy; settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP) ## Format the code and fix what ruff can fix by itself
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: $(STAMP) .env ## Upgrade the app database (DATABASE_URL) to the newest schema
+	$(PY) -m bot.store.migrate
 
 unit: $(STAMP) ## Fast tests of bot/ and actions/ (no servers)
 	$(PY) -m pytest -q -m "not e2e and not browser" tests
@@ -46,6 +58,7 @@ $(CHROMIUM):
 
 validate: $(STAMP) ## Check the profile and the training data
 	$(PY) -m bot.profile
+	$(PY) scripts/check_crisis_text.py
 	$(RASA) data validate --fail-on-warnings --domain domain.yml --data data
 
 nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 threshold

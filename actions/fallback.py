@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from rasa_sdk import Action
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import PERSON_BUTTON, profile
 from bot.dialog import faq_topic
@@ -22,10 +26,12 @@ LABELS = {
 
 
 class ActionDefaultAskAffirmation(Action):
-    def name(self):
+    def name(self) -> Text:
         return "action_default_ask_affirmation"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         p = profile()
         ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
         guesses = []
@@ -43,10 +49,12 @@ class ActionDefaultAskAffirmation(Action):
 
 
 class ActionDefaultAskRephrase(Action):
-    def name(self):
+    def name(self) -> Text:
         return "action_default_ask_rephrase"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=profile().fallback.rephrase, buttons=[PERSON_BUTTON])
         return []
 
@@ -54,9 +62,11 @@ class ActionDefaultAskRephrase(Action):
 class ActionDefaultFallback(Action):
     """Still not understood: say so kindly, offer a person, and forget the unclear turn."""
 
-    def name(self):
+    def name(self) -> Text:
         return "action_default_fallback"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=profile().fallback.give_up, buttons=[PERSON_BUTTON])
         return [UserUtteranceReverted()]

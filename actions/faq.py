@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import buttons, profile
 from bot.dialog import faq_topic
@@ -18,7 +19,7 @@ class ActionAnswerFaq(Action):
         return "action_answer_faq"
 
     def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         topic = faq_topic((tracker.latest_message.get("intent") or {}).get("name"))
         p = profile()
@@ -43,7 +44,9 @@ class ProfileMessage(Action, ABC):
     def name(self) -> Text:
         return f"action_{self.message}"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         p = profile()
         dispatcher.utter_message(
             text=p.message(self.message), buttons=buttons(p.message_next(self.message))

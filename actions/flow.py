@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import profile
+from actions.safety import entity, respond
 from bot.dialog import PERSON, STARTERS, Reply, button
 from bot.flows import registry
 from bot.flows.engine import MAX_FAILURES, SKIP, Context, Engine
+from bot.safety.policy import Decision, settle
 
 DONE = "__done__"  # intake_answer when nothing is waiting: the form may close
 
@@ -40,7 +43,7 @@ def say(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
         dispatcher.utter_message(text=reply.text, buttons=[button(b) for b in reply.buttons])
 
 
-def _intent(tracker: Tracker):
+def _intent(tracker: Tracker) -> Tuple[str, float]:
     intent = tracker.latest_message.get("intent") or {}
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
 
@@ -49,19 +52,23 @@ class ActionStartFlow(Action):
     """Start (or resume) the flow the person asked for."""
 
     NAME = "action_start_flow"
+    FLOW: Optional[str] = None  # a fixed flow; None: the one the intent names
 
     def name(self) -> Text:
         return self.NAME
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         ctx = context(tracker)
         intent, _ = _intent(tracker)
-        name = registry.FLOW_FOR_INTENT.get(intent)
+        name = self.FLOW or registry.FLOW_FOR_INTENT.get(intent)
         if intent == "resume_flow":
             name = await asyncio.to_thread(engine().paused, ctx)
             if name is None:
                 dispatcher.utter_message(
-                    text="There's nothing to continue right now. Would you like to start something?",
+                    text="There's nothing to continue right now. "
+                    "Would you like to start something?",
                     buttons=[button(o) for o in (*STARTERS, PERSON)],
                 )
                 return [SlotSet("intake_answer", DONE)]
@@ -77,7 +84,9 @@ class ActionAskIntakeAnswer(Action):
     def name(self) -> Text:
         return "action_ask_intake_answer"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         current = await asyncio.to_thread(engine().current, context(tracker))
         if current is None:
             return []
@@ -104,7 +113,7 @@ class ValidateIntakeForm(FormValidationAction):
         return "validate_intake_form"
 
     async def validate_intake_answer(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if value == DONE:
             return {"intake_answer": DONE}
@@ -114,6 +123,19 @@ class ValidateIntakeForm(FormValidationAction):
             # started the flow ("book an appointment"), which is not an answer.
             waiting = await asyncio.to_thread(engine().current, ctx)
             return {"intake_answer": None if waiting else DONE}
+        tentative = entity(tracker, "crisis_tentative")
+        if tentative:
+            # Crisis evidence short of certain, inside a question: a crisis only if the
+            # question cannot take the message as its answer (bot.safety.policy).
+            understood = await asyncio.to_thread(engine().understands, str(value or ""), ctx)
+            reason = entity(tracker, "crisis_reason") or "unspecified"
+            decision = settle(Decision(tentative, reason, tentative=True), understood)
+            if decision.level:
+                events = respond(
+                    dispatcher, tracker.sender_id, decision.level, reason, say_crisis_text=True
+                )
+                offered = any(e.get("name") == "crisis_offer" for e in events)
+                return {"intake_answer": DONE, "crisis_offer": True if offered else None}
         intent, confidence = _intent(tracker)
         turn = await asyncio.to_thread(engine().handle, str(value or ""), intent, confidence, ctx)
         say(dispatcher, turn.say)
@@ -126,5 +148,21 @@ class ActionFlowFinished(Action):
     def name(self) -> Text:
         return "action_flow_finished"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         return [SlotSet("intake_answer", None), SlotSet("flow", None)]
+
+
+class ActionCrisisContact(ActionStartFlow):
+    """ "Yes" to the offer after a crisis answer: take a way to reach them (the call-back
+    flow, which records an urgent call-back request for the coordinators)."""
+
+    NAME = "action_crisis_contact"
+    FLOW = "callback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        return [SlotSet("crisis_offer", False), *events]

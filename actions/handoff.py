@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from rasa_sdk import Action
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import profile
 from bot.handoff import PRIORITY_REQUEST, escalate
 
 
 class ActionRequestHuman(Action):
-    def name(self):
+    def name(self) -> Text:
         return "action_request_human"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         escalate(
             tracker.sender_id, kind="request", reason="asked_for_person", priority=PRIORITY_REQUEST
         )

@@ -1,38 +1,97 @@
-"""The crisis answer: 988/911 at once, a top-priority escalation, and any form ended."""
+"""The crisis answer and what follows it.
+
+The 988/911 text itself is a domain response (utter_crisis) that the Rasa server sends on
+its own, before any action runs: it goes out even when this action server, the database
+or the escalation write fails. What runs here adds to it: the escalation, the offer of a
+person, and the gentle answer to a safety concern.
+"""
 
 from __future__ import annotations
 
-from rasa_sdk import Action
-from rasa_sdk.events import ActiveLoop
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import PERSON_BUTTON, profile
 from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, escalate
 from bot.safety import ACUTE, CONCERN
 
+log = logging.getLogger(__name__)
 
-def _entity(tracker, name: str, default: str) -> str:
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == name:
-            return str(entity.get("value"))
-    return default
+OFFER_BUTTONS = [
+    {"title": "Yes, please", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
+
+
+def entity(tracker: Tracker, name: str) -> Optional[str]:
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") == name:
+            return str(found.get("value"))
+    return None
+
+
+def respond(
+    dispatcher: CollectingDispatcher,
+    conversation_id: str,
+    level: str,
+    reason: str,
+    say_crisis_text: bool,
+) -> List[EventType]:
+    """Escalate and answer a crisis (acute) or a safety concern. Never raises: a failed
+    escalation write is logged (no PHI) and the offer is worded without the promise."""
+    p = profile()
+    acute = level != CONCERN  # an unknown level is treated as the worst
+    if acute and say_crisis_text:
+        dispatcher.utter_message(text=p.crisis_text)
+    try:
+        escalate(
+            conversation_id,
+            kind="crisis" if acute else "concern",
+            reason=reason[:64],
+            priority=PRIORITY_CRISIS if acute else PRIORITY_CONCERN,
+        )
+        flagged = True
+    except Exception:  # the database may be down: the person still gets an answer
+        log.exception("crisis escalation could not be recorded (reason=%s)", reason[:64])
+        flagged = False
+    if not acute:
+        dispatcher.utter_message(text=p.concern_text, buttons=[PERSON_BUTTON])
+        return []
+    offer = p.crisis_followup if flagged else p.crisis_offer_unflagged
+    dispatcher.utter_message(text=offer, buttons=OFFER_BUTTONS)
+    return [SlotSet("crisis_offer", True)]
 
 
 class ActionCrisisResponse(Action):
-    def name(self):
+    """After utter_crisis (acute) or on its own (concern): escalate, offer a person, and
+    end whatever form was running (a flow's answers stay saved)."""
+
+    def name(self) -> Text:
         return "action_crisis_response"
 
-    def run(self, dispatcher, tracker, domain):
-        p = profile()
-        level = _entity(tracker, "crisis_level", ACUTE)  # unknown level: assume the worst
-        reason = _entity(tracker, "crisis_reason", "unspecified")
-        if level == CONCERN:
-            escalate(tracker.sender_id, kind="concern", reason=reason, priority=PRIORITY_CONCERN)
-            dispatcher.utter_message(text=p.concern_text, buttons=[PERSON_BUTTON])
-        else:
-            escalate(tracker.sender_id, kind="crisis", reason=reason, priority=PRIORITY_CRISIS)
-            # Plain text on purpose: every channel can show it, and the widget links the URL.
-            dispatcher.utter_message(text=p.crisis_text)
-            dispatcher.utter_message(text=p.crisis_followup, buttons=[PERSON_BUTTON])
-        # End whatever form was running; the person can start it again if they choose
-        # (a flow's answers stay saved). Always emitted, as the crisis rule expects.
-        return [ActiveLoop(None)]
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        level = entity(tracker, "crisis_level") or ACUTE
+        reason = entity(tracker, "crisis_reason") or "unspecified"
+        events = respond(dispatcher, tracker.sender_id, level, reason, say_crisis_text=False)
+        # Always emitted, as the crisis rules expect.
+        return [*events, ActiveLoop(None)]
+
+
+class ActionCrisisClose(Action):
+    """ "No" to the offer: a gentle close that keeps 988 in sight."""
+
+    def name(self) -> Text:
+        return "action_crisis_close"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=profile().crisis_close, buttons=[PERSON_BUTTON])
+        return [SlotSet("crisis_offer", False)]

@@ -1,30 +1,35 @@
 """The crisis detector as a Rasa NLU component, placed last in the pipeline.
 
-Either signal triggers: the spaCy rule matcher in bot.safety (deterministic, high recall)
-or the trained `crisis` intent being the classifier's best guess with at least
-`classifier_threshold` confidence (config.yml), unless the rules found an idiom or a
-past/policy marker in the message. The result overrides the intent, so the
-crisis rule wins over every form, fallback and FAQ; the level ("acute" / "concern") and
-the reason travel as entities so the action can choose its answer without the text.
+It gathers the evidence (the spaCy rule matcher in bot.safety, the trained `crisis`
+intent's confidence, the message's length, and whether the conversation is inside a
+question of intake_form) and lets bot.safety.policy decide. A decision overrides the
+intent, so the crisis rule wins over every form, fallback and FAQ; the level ("acute" /
+"concern") and the reason travel as entities so the answer is chosen without the text.
+A tentative decision (inside a question, without acute rule evidence) leaves the intent
+alone and travels as the `crisis_tentative` entity: the form validator settles it once the
+flow has tried to read the message as an answer.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety import ACUTE, Detection, default_detector
+from bot.safety import default_detector
+from bot.safety.policy import Decision, Evidence, decide, token_count
 
 CRISIS_INTENT = "crisis"
 FALLBACK_INTENT = "nlu_fallback"
 EXTRACTOR = "CrisisDetector"
+QUESTION_LOOP = "intake_form"  # the form every flow's questions run in
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -50,24 +55,32 @@ class CrisisDetector(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(
+        self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None
+    ) -> List[Message]:
+        # Rasa's recipe hands NLU components the conversation's tracker when they ask for
+        # it: the context that tells an answer to a question from a first message.
+        in_question = tracker is not None and tracker.active_loop_name == QUESTION_LOOP
         for message in messages:
-            assessment = self.detector.assess(message.get(TEXT) or "")
-            detection = assessment.detection
-            if detection is None and _classifier_top_is_crisis(message):
-                # The classifier is the second net for wording the rules miss: it counts
-                # when it is confident and the rules found no idiom or past/policy marker.
-                # Otherwise its guess is withdrawn, so the crisis rule only ever runs on
-                # a decision made here.
-                if (
-                    not assessment.mitigated
-                    and _crisis_confidence(message) >= self.classifier_threshold
-                ):
-                    detection = Detection(ACUTE, "classifier", "")
-                else:
-                    _withdraw_crisis(message)
-            if detection is not None:
-                _mark_crisis(message, detection)
+            text = message.get(TEXT) or ""
+            assessment = self.detector.assess(text)
+            evidence = Evidence(
+                rules=assessment.detection,
+                mitigated=assessment.mitigated,
+                classifier_confidence=_crisis_confidence(message),
+                tokens=token_count(text),
+            )
+            decision = decide(evidence, in_question, self.classifier_threshold)
+            if decision.level is None or decision.tentative:
+                # The classifier's crisis guess (if any) is withdrawn: only a decision made
+                # here ever reaches the crisis rule.
+                _withdraw_crisis(message)
+                if decision.tentative:
+                    _add_entities(
+                        message, crisis_tentative=decision.level, crisis_reason=decision.reason
+                    )
+            else:
+                _mark_crisis(message, decision)
         return messages
 
 
@@ -75,13 +88,12 @@ def _ranking(message: Message) -> List[Dict[str, Any]]:
     return [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT]
 
 
-def _classifier_top_is_crisis(message: Message) -> bool:
-    ranking = _ranking(message)
-    return bool(ranking) and ranking[0].get("name") == CRISIS_INTENT
-
-
 def _crisis_confidence(message: Message) -> float:
-    return float(_ranking(message)[0].get("confidence") or 0.0)
+    """The classifier's confidence in `crisis` when it is its best guess, else 0."""
+    ranking = _ranking(message)
+    if not ranking or ranking[0].get("name") != CRISIS_INTENT:
+        return 0.0
+    return float(ranking[0].get("confidence") or 0.0)
 
 
 def _withdraw_crisis(message: Message) -> None:
@@ -92,16 +104,17 @@ def _withdraw_crisis(message: Message) -> None:
     message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
 
-def _mark_crisis(message: Message, detection: Detection) -> None:
+def _mark_crisis(message: Message, decision: Decision) -> None:
     intent = {"name": CRISIS_INTENT, "confidence": 1.0}
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
     message.set(INTENT, intent, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
+    _add_entities(message, crisis_level=decision.level, crisis_reason=decision.reason)
+
+
+def _add_entities(message: Message, **values: Optional[str]) -> None:
     entities: List[Dict[str, Any]] = list(message.get(ENTITIES) or [])
-    entities += [
-        _entity("crisis_level", detection.level),
-        _entity("crisis_reason", detection.reason),
-    ]
+    entities += [_entity(name, value) for name, value in values.items() if value]
     message.set(ENTITIES, entities, add_to_output=True)
 
 

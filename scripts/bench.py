@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import List
 
 import httpx
 import yaml
@@ -86,7 +87,8 @@ def conversation(stack, sender, n, latencies, lock):
 
 
 def bench_latency(stack, users: int, per_user: int):
-    latencies, lock = [], threading.Lock()
+    latencies: List[float] = []
+    lock = threading.Lock()
     threads = [
         threading.Thread(
             target=conversation,
@@ -149,8 +151,9 @@ def main() -> None:
         results["latency_1_user"] = bench_latency(stack, 1, 100)
         results["latency_20_users"] = bench_latency(stack, 20, 20)
         rasa = next(p for p in stack.processes if p.name == "rasa server")
-        results["rasa_peak_rss_mb"] = round(rss_peak_kb(rasa.popen.pid) / 1024, 1)
         actions = next(p for p in stack.processes if p.name == "action server")
+        assert rasa.popen is not None and actions.popen is not None  # stack.start() ran them
+        results["rasa_peak_rss_mb"] = round(rss_peak_kb(rasa.popen.pid) / 1024, 1)
         results["action_server_peak_rss_mb"] = round(rss_peak_kb(actions.popen.pid) / 1024, 1)
     finally:
         stack.stop()

@@ -65,9 +65,8 @@ def main() -> None:
     alarms = [t for t, level in negatives if level is not None]
     over = [t for t, level in lower if level == "acute"]
     print(f"{'model ' + args.model if args.model else 'rule matcher'} on {args.set}")
-    print(
-        f"acute recall: {len(crisis) - len(missed)}/{len(crisis)} = {1 - len(missed) / len(crisis):.1%}"
-    )
+    recall = 1 - len(missed) / len(crisis)
+    print(f"acute recall: {len(crisis) - len(missed)}/{len(crisis)} = {recall:.1%}")
     print(f"false alarms: {len(alarms)}/{len(negatives)} = {len(alarms) / len(negatives):.1%}")
     print(f"lower-risk given the full alarm: {len(over)}/{len(lower)}")
     if args.show:

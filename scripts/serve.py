@@ -1,4 +1,5 @@
-"""`make run`: check the profile, start every process, stop them all on Ctrl-C."""
+"""`make run`: check the profile, start every process, restart one that exits (the others
+keep running), stop them all on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -47,18 +48,21 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         print(
-            "Starting the action server, the Rasa server and the website (loading the model takes a while)…"
+            "Starting the action server, the Rasa server and the website "
+            "(loading the model takes a while)…"
         )
         stack.start(echo=True)
+        sandbox = env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1"
+        hint = " (the sandbox: try Aetna, PPO, AETNA12345, Jane Doe, 04/04/2004)" if sandbox else ""
         print(
             f"\nReady. Website with the chat widget: http://localhost:{env['WEB_PORT']}/\n"
             f"Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
             f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\n"
-            f"Insurance checks go to: {env['CLEARINGHOUSE_URL']}"
-            f"{' (the sandbox: try Aetna, PPO, AETNA12345, Jane Doe, 04/04/2004)' if env.get('RUN_CLEARINGHOUSE_SANDBOX') else ''}\n"
-            f"Ctrl-C stops everything."
+            f"Insurance checks go to: {env['CLEARINGHOUSE_URL']}{hint}\n"
+            "A process that exits is restarted; Ctrl-C stops everything.",
+            flush=True,
         )
-        return stack.wait()
+        stack.supervise()  # returns only by Ctrl-C or SIGTERM (KeyboardInterrupt)
     except KeyboardInterrupt:
         print("\nStopping…")
         return 0

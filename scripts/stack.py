@@ -3,6 +3,10 @@
 Used by `make run` (scripts/serve.py) and by the end-to-end tests, so both exercise the
 same start-up. Every child gets its own process group; stopping the stack stops the groups,
 so no grandchild outlives it.
+
+`make run` also calls `Stack.supervise()`: a child that exits is started again (with
+backoff) while the others keep running, so the Rasa server keeps answering, crisis messages
+included, when the action server dies. The tests do not supervise unless they ask for it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Deque, Dict, List, NoReturn, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -65,6 +70,36 @@ class Process:
     health_url: str
     log_path: Path
     popen: Optional[subprocess.Popen] = None
+    echo: bool = False  # output to the terminal (make run) instead of log_path
+
+
+@dataclass
+class RestartPolicy:
+    """How `Stack.supervise()` restarts a child that exits."""
+
+    first_delay: float = 1.0  # then 2, 4, 8 … s
+    max_delay: float = 30.0
+    healthy_reset: float = 60.0  # up this long: the next restart waits first_delay again
+    loop_restarts: int = 5  # more restarts than this within loop_window: a crash loop
+    loop_window: float = 120.0
+    start_timeout: float = 240.0  # not healthy this long after a restart: kill, try again
+
+    def delay(self, streak: int) -> float:
+        """The wait before restart number `streak` + 1 of a run of quick failures."""
+        return min(self.max_delay, self.first_delay * 2 ** min(streak, 30))
+
+
+@dataclass
+class _Watch:
+    """What the supervisor knows about one child."""
+
+    proc: Process
+    state: str = "up"  # up | waiting (restart due at `due`) | starting (until healthy)
+    since: float = 0.0  # when it last became healthy (up) or was started (starting)
+    due: float = 0.0
+    streak: int = 0  # restarts since it last stayed up for healthy_reset
+    restarts: int = 0
+    recent: Deque[float] = field(default_factory=deque)  # when the recent restarts were
 
 
 @dataclass
@@ -171,12 +206,8 @@ class Stack:
                     f"{proc.name} exited with {proc.popen.returncode}; "
                     f"end of {proc.log_path}:\n{tail}"
                 )
-            try:
-                with urllib.request.urlopen(proc.health_url, timeout=2) as response:
-                    if 200 <= response.status < 300:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
+            if _healthy(proc.health_url):
+                return
             time.sleep(0.5)
         raise TimeoutError(f"{proc.name} did not become healthy; see {proc.log_path}")
 
@@ -193,6 +224,7 @@ class Stack:
     def _spawn(self, proc: Process, echo: bool = False) -> None:
         # The child writes to this file for its whole life: no `with` that would close it.
         out = None if echo else open(proc.log_path, "ab")  # noqa: SIM115
+        proc.echo = echo
         proc.popen = subprocess.Popen(
             proc.args,
             cwd=ROOT,
@@ -212,6 +244,73 @@ class Stack:
                     return code or 1
             time.sleep(0.5)
 
+    def supervise(self, policy: Optional[RestartPolicy] = None) -> NoReturn:
+        """Keep every started child running until interrupted (Ctrl-C, or SIGTERM turned
+        into KeyboardInterrupt by the caller; the caller then calls stop()).
+
+        A child that exits is started again after 1, 2, 4 … s (at most 30 s; back to 1 s once
+        it had stayed up for a minute), and waited for until healthy; the others keep
+        running meanwhile. One line on stderr per event, naming only the process and exit
+        code, never what anyone typed. A crash loop is said so, and retried all the same:
+        giving up would take down what still works (the Rasa server's crisis reply).
+        """
+        policy = policy or RestartPolicy()
+        now = time.monotonic()
+        watches = [_Watch(proc, since=now) for proc in self.processes]
+        while True:
+            for watch in watches:
+                self._tend(watch, policy)
+            time.sleep(0.5)
+
+    def _tend(self, watch: _Watch, policy: RestartPolicy) -> None:
+        proc, now = watch.proc, time.monotonic()
+        if watch.state == "waiting":
+            if now >= watch.due:
+                try:
+                    self._spawn(proc, proc.echo)
+                except OSError as exc:  # e.g. out of processes: try again later
+                    watch.state = "starting"  # not "up": no backoff reset
+                    reason = f"{proc.name} could not be started ({type(exc).__name__})"
+                    self._schedule(watch, policy, reason, now)
+                    return
+                watch.state, watch.since = "starting", now
+            return
+        code = proc.popen.poll()
+        if code is not None:
+            _kill_leftovers(proc)
+            self._schedule(watch, policy, f"{proc.name} exited (code {code})", now)
+        elif watch.state == "starting":
+            if _healthy(proc.health_url):
+                watch.state, watch.since = "up", time.monotonic()
+                _say(f"{proc.name} is healthy again (restart {watch.restarts}).")
+            elif now - watch.since > policy.start_timeout:
+                _signal_group(proc, signal.SIGKILL)
+                proc.popen.wait()
+                _kill_leftovers(proc)
+                reason = f"{proc.name} was not healthy {policy.start_timeout:g} s after starting"
+                self._schedule(watch, policy, reason, now)
+
+    def _schedule(self, watch: _Watch, policy: RestartPolicy, reason: str, now: float) -> None:
+        if watch.state == "up" and now - watch.since >= policy.healthy_reset:
+            watch.streak = 0
+        delay = policy.delay(watch.streak)
+        watch.streak += 1
+        watch.restarts += 1
+        watch.recent.append(now)
+        while watch.recent and now - watch.recent[0] > policy.loop_window:
+            watch.recent.popleft()
+        watch.state, watch.due = "waiting", now + delay
+        line = f"{reason}; restarting in {delay:g} s (restart {watch.restarts})"
+        if len(watch.recent) > policy.loop_restarts:
+            line += (
+                f". It keeps crashing ({len(watch.recent)} restarts in the last "
+                f"{policy.loop_window:g} s); still retrying, waiting up to "
+                f"{policy.max_delay:g} s between attempts; the other processes keep running"
+            )
+            if not watch.proc.echo:
+                line += f"; see {watch.proc.log_path}"
+        _say(line + ".")
+
     def stop(self, grace: float = 10.0) -> None:
         for proc in reversed(self.processes):
             _signal_group(proc, signal.SIGTERM)
@@ -229,6 +328,26 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _kill_leftovers(proc: Process) -> None:
+    """Whatever is left in the group of a child that exited (a grandchild could hold its
+    port). The group's id stays the dead leader's pid while any member lives."""
+    if proc.popen is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.popen.pid, signal.SIGKILL)
 
 
 def _signal_group(proc: Process, sig: int) -> None:

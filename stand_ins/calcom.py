@@ -10,7 +10,8 @@ requires (400 otherwise, so a client that drifts to another version is caught), 
 bookings in memory, and offers hourly slots 09:00-17:00 America/Chicago on weekdays.
 
 Failure knobs, for tests:
-- attendee names: "Fail 500", "Fail 503", "Fail 422", ... answer that status; "Slow N" sleeps N seconds;
+- attendee names: "Fail 500", "Fail 503", "Fail 422", ... answer that status; "Slow N" sleeps
+  N seconds;
 - `server.fail_next(status, times=1)` / `server.delay_next(seconds, times=1)` or the HTTP
   control endpoint POST /_control {"fail": 500, "times": 2} / {"delay": 3} / {"reset": true}.
 """
@@ -21,11 +22,12 @@ import argparse
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
@@ -40,21 +42,23 @@ class CalComLocalServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        address,
+        address: Tuple[str, int],
         api_key: str = "cal_test_local",
         event_type_id: int = 1,
         length_minutes: int = 60,
-    ):
+    ) -> None:
         super().__init__(address, _Handler)
         self.api_key = api_key
         self.event_type_id = event_type_id
         self.length = timedelta(minutes=length_minutes)
-        self.bookings: Dict[str, dict] = {}
+        self.bookings: Dict[str, Dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.failures: List[Tuple[str, float]] = []  # ("status", 500) / ("delay", 3.0)
         self.requests: List[Tuple[str, str, Optional[str]]] = []  # (method, path, version)
 
-    def handle_error(self, request, client_address):
+    def handle_error(
+        self, request: Union[socket.socket, Tuple[bytes, socket.socket]], client_address: Any
+    ) -> None:
         import sys
 
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
@@ -64,6 +68,8 @@ class CalComLocalServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, (bytes, bytearray)):  # typed as possible; AF_INET gives a str
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def fail_next(self, status: int, times: int = 1) -> None:
@@ -117,7 +123,9 @@ class CalComLocalServer(ThreadingHTTPServer):
         return out
 
 
-def start_calcom(port: int = 0, api_key: str = "cal_test_local", event_type_id: int = 1):
+def start_calcom(
+    port: int = 0, api_key: str = "cal_test_local", event_type_id: int = 1
+) -> Tuple[CalComLocalServer, str]:
     """Start the server on 127.0.0.1 in a daemon thread -> (server, base_url).
     Stop it with server.shutdown(); server.server_close()."""
     server = CalComLocalServer(("127.0.0.1", port), api_key=api_key, event_type_id=event_type_id)
@@ -143,12 +151,13 @@ def _parse_when(text: str, end_of_day: bool = False) -> datetime:
 class _Handler(BaseHTTPRequestHandler):
     server: CalComLocalServer
     protocol_version = "HTTP/1.1"
+    _cached_body: Dict[str, Any]  # the request's JSON body, read once per request
 
-    def log_message(self, fmt, *args):  # quiet: requests may carry contact details
-        pass
+    def log_message(self, fmt: str, *args: Any) -> None:
+        pass  # quiet: requests may carry contact details
 
     # --- plumbing -----------------------------------------------------------------------
-    def _send(self, status: int, body: dict) -> None:
+    def _send(self, status: int, body: Dict[str, Any]) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -167,13 +176,13 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _body(self) -> dict:
+    def _body(self) -> Dict[str, Any]:
         if hasattr(self, "_cached_body"):
             return self._cached_body
         self._cached_body = self._read_body()
         return self._cached_body
 
-    def _read_body(self) -> dict:
+    def _read_body(self) -> Dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         if not length:
             return {}
@@ -204,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     # --- routes -------------------------------------------------------------------------
-    def do_GET(self):
+    def do_GET(self) -> None:
         self._cached_body = self._read_body()
         url = urlparse(self.path)
         if url.path == "/v2/slots":
@@ -221,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._error(404, "Not found")
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         # Always drain the body (the connection is kept alive); one handler serves many requests.
         self._cached_body = self._read_body()
         path = urlparse(self.path).path
@@ -236,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._error(404, "Not found")
 
-    def _control(self):
+    def _control(self) -> None:
         body = self._body()
         if body.get("reset"):
             self.server.reset()
@@ -246,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.delay_next(float(body["delay"]), int(body.get("times", 1)))
         self._send(200, {"status": "success"})
 
-    def _slots(self, query):
+    def _slots(self, query: Dict[str, List[str]]) -> None:
         if not self._guard(SLOTS_VERSION):
             return
         q = {k: v[0] for k, v in query.items()}
@@ -260,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(
                 400, "start and end are required ISO 8601 UTC dates; timeZone must be IANA"
             )
-        data: Dict[str, list] = {}
+        data: Dict[str, List[Dict[str, str]]] = {}
         for s, e in self.server.open_slots(start, end):
             ls, le = s.astimezone(zone), e.astimezone(zone)
             item = {"start": ls.isoformat(timespec="milliseconds")}
@@ -269,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             data.setdefault(ls.date().isoformat(), []).append(item)
         self._send(200, {"status": "success", "data": data})
 
-    def _create(self):
+    def _create(self) -> None:
         if not self._guard(BOOKINGS_VERSION):
             return
         body = self._body()
@@ -324,7 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(m.group(1)))
         return True
 
-    def _cancel(self, uid: str):
+    def _cancel(self, uid: str) -> None:
         if not self._guard(BOOKINGS_VERSION):
             return
         body = self._body()
@@ -337,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
             booking = _public(b)
         self._send(200, {"status": "success", "data": booking})
 
-    def _reschedule(self, uid: str):
+    def _reschedule(self, uid: str) -> None:
         if not self._guard(BOOKINGS_VERSION):
             return
         body = self._body()
@@ -377,14 +386,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(201, {"status": "success", "data": booking})
 
 
-def _public(b: dict) -> dict:
+def _public(b: Dict[str, Any]) -> Dict[str, Any]:
     out = {k: v for k, v in b.items() if not k.startswith("_")}
     out["start"], out["end"] = _utc_text(b["_start"]), _utc_text(b["_end"])
     out["duration"] = int((b["_end"] - b["_start"]).total_seconds() // 60)
     return out
 
 
-def main(argv=None) -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, default=8090)
     ap.add_argument("--host", default="127.0.0.1")

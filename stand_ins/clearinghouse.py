@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
 import time
 from collections import Counter
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 PATH = "/change/medicalnetwork/eligibility/v3"
 BH = ["MH", "A4", "A6", "A8", "AI"]  # what the sandbox answers for behavioural health
@@ -148,10 +149,10 @@ def _entry(
     network: Optional[str] = None,
     level: Optional[str] = "IND",
     time_q: Optional[str] = None,
-    amount=None,
-    percent=None,
+    amount: Union[int, str, None] = None,
+    percent: Union[str, None] = None,
     auth: Optional[str] = None,
-    **extra,
+    **extra: Any,
 ) -> Dict[str, Any]:
     e: Dict[str, Any] = {"code": code, "name": name}
     if level:
@@ -354,19 +355,25 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address, slow_seconds: float = 15.0, busy_seconds: float = 0.3, quiet: bool = True
-    ):
+        self,
+        address: Tuple[str, int],
+        slow_seconds: float = 15.0,
+        busy_seconds: float = 0.3,
+        quiet: bool = True,
+    ) -> None:
         super().__init__(address, Handler)
         self.slow_seconds = slow_seconds
         self.busy_seconds = busy_seconds
         self.quiet = quiet
         self.lock = threading.Lock()
-        self.requests: Counter = Counter()  # member ID -> requests received
+        self.requests: Counter[str] = Counter()  # member ID -> requests received
         self.service_types: List[Tuple[str, str]] = []  # (member ID, STC) in order
         self.in_flight = 0
         self.max_in_flight = 0
 
-    def handle_error(self, request, client_address):
+    def handle_error(
+        self, request: Union[socket.socket, Tuple[bytes, socket.socket]], client_address: Any
+    ) -> None:
         import sys
 
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
@@ -384,9 +391,8 @@ class Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(
-        self, fmt, *args
-    ):  # the default logs nothing sensitive, but stay quiet in tests
+    def log_message(self, fmt: str, *args: Any) -> None:
+        # The default logs nothing sensitive, but stay quiet in tests.
         if not self.server.quiet:
             super().log_message(fmt, *args)
 
@@ -396,7 +402,7 @@ class Handler(BaseHTTPRequestHandler):
         body: Any,
         headers: Optional[Dict[str, str]] = None,
         raw: Optional[bytes] = None,
-    ):
+    ) -> None:
         data = raw if raw is not None else json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -406,12 +412,12 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         if self.path in ("/", "/health"):
             return self._send(200, {"status": "ok", "endpoint": PATH})
         self._send(404, {"message": "Not Found"})
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self.path.rstrip("/") != PATH:
@@ -440,7 +446,9 @@ class Handler(BaseHTTPRequestHandler):
             with srv.lock:
                 srv.in_flight -= 1
 
-    def _answer(self, payload, sub, member_id: str, count: int):
+    def _answer(
+        self, payload: Dict[str, Any], sub: Dict[str, Any], member_id: str, count: int
+    ) -> None:
         m = MEMBERS.get(member_id)
         if m is None:
             return self._send(200, response_for(payload, {}, member_id, "75"))
@@ -478,7 +486,9 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, response_for(payload, m, member_id))
 
 
-def start_sandbox(port: int = 0, host: str = "127.0.0.1", **options) -> Tuple[SandboxServer, str]:
+def start_sandbox(
+    port: int = 0, host: str = "127.0.0.1", **options: Any
+) -> Tuple[SandboxServer, str]:
     """Start the sandbox in a daemon thread (port 0: a free port). Returns (server, base URL);
     stop it with server.shutdown(); server.server_close()."""
     server = SandboxServer((host, port), **options)
@@ -486,7 +496,7 @@ def start_sandbox(port: int = 0, host: str = "127.0.0.1", **options) -> Tuple[Sa
     return server, f"http://{host}:{server.server_address[1]}"
 
 
-def main(argv=None) -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(
         description="Local eligibility clearinghouse sandbox (Stedi-shaped JSON)."
     )

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import profile
@@ -55,12 +55,12 @@ def test_greeting_and_out_of_scope_offer_a_person():
         assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
 
 
-def test_acute_crisis_answers_988_and_911_records_one_escalation_and_ends_the_loop(db_url):
+def test_acute_crisis_records_one_escalation_offers_a_person_and_ends_the_loop(db_url):
+    # The 988/911 text itself is utter_crisis, sent by the Rasa server before this action.
     messages, events = run(ActionCrisisResponse(), tracker("crisis_acute_in_loop"))
-    assert messages[0]["text"] == profile().crisis_text
-    assert "988" in messages[0]["text"] and "911" in messages[0]["text"]
-    assert "/request_human" in [b["payload"] for b in messages[1]["buttons"]]
-    assert events == [ActiveLoop(None)]
+    assert [m["text"] for m in messages] == [profile().crisis_followup]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert events == [SlotSet("crisis_offer", True), ActiveLoop(None)]
     records = for_conversation("test-crisis", db_url)
     assert [(r.kind, r.reason, r.priority) for r in records] == [
         ("crisis", "suicidal", PRIORITY_CRISIS)
@@ -79,7 +79,14 @@ def test_unknown_crisis_level_is_treated_as_acute(db_url):
     t = tracker("crisis_concern", sender_id="test-unknown")
     t.latest_message["entities"] = []
     messages, _ = run(ActionCrisisResponse(), t)
-    assert messages[0]["text"] == profile().crisis_text
+    assert messages[0]["text"] == profile().crisis_followup  # the acute offer, not a concern
+
+
+def test_a_failed_escalation_write_still_answers_without_claiming_the_flag(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/unreachable")
+    messages, events = run(ActionCrisisResponse(), tracker("crisis_acute_in_loop"))
+    assert [m["text"] for m in messages] == [profile().crisis_offer_unflagged]
+    assert events[-1] == ActiveLoop(None)
 
 
 def test_escalation_records_hold_no_message_text(db_url):

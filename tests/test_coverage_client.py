@@ -71,8 +71,10 @@ def test_stedi_mock_member_active_ppo(client, sandbox):
     assert r.in_network.oop_max == 5000 and r.in_network.oop_remaining == 3100
     assert r.in_network.coinsurance.low == 20 and r.prior_auth_required
     assert render(r)[0] == (
-        "Good news: your Aetna PPO plan is active. For outpatient mental health and substance use care in network: "
-        "deductible $1,500 ($600 left to meet), then 20% coinsurance; out-of-pocket maximum $5,000 ($3,100 left)."
+        "Good news: your Aetna PPO plan is active. "
+        "For outpatient mental health and substance use care in network: "
+        "deductible $1,500 ($600 left to meet), then 20% coinsurance; "
+        "out-of-pocket maximum $5,000 ($3,100 left)."
     )
     assert render(r)[-1].endswith("This is an estimate, not a guarantee of payment.")
     assert sandbox[0].service_types == [

@@ -147,10 +147,10 @@ def test_remaining_and_met_deductible():
     assert r.prior_auth_required is True and r.out_of_network is None
     text = "\n\n".join(render(r))
     assert (
-        "deductible $1,500 (already met), then 20% coinsurance; out-of-pocket maximum $5,000 ($3,100 left)"
-        in text
+        "deductible $1,500 (already met), then 20% coinsurance; "
+        "out-of-pocket maximum $5,000 ($3,100 left)" in text
     )
-    assert "Prior authorisation is required; we handle it." in text
+    assert "Prior authorization is required; we handle it." in text
 
 
 def test_out_of_network_only():

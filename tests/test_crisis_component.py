@@ -70,3 +70,34 @@ def test_past_mention_is_a_concern(component):
     component.process([m])
     assert m.get("intent")["name"] == "crisis"
     assert entities(m)["crisis_level"] == "concern"
+
+
+def in_a_question():
+    from rasa.shared.core.events import ActiveLoop
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    return DialogueStateTracker.from_events("q", [ActiveLoop("intake_form")])
+
+
+@pytest.mark.parametrize("text", ["myself", "for myself", "by myself", "Rebecca Hurt"])
+def test_a_short_message_never_raises_the_alarm_on_the_classifier_alone(component, text):
+    m = message(text, [{"name": "crisis", "confidence": 0.99}, {"name": "inform", "confidence": 0}])
+    component.process([m])
+    assert m.get("intent")["name"] != "crisis" and "crisis_level" not in entities(m)
+
+
+def test_inside_a_question_the_classifier_alone_is_only_tentative(component):
+    m = message(
+        "everything feels pointless and tonight feels final",
+        [{"name": "crisis", "confidence": 0.93}, {"name": "inform", "confidence": 0.02}],
+    )
+    component.process([m], tracker=in_a_question())
+    assert m.get("intent")["name"] != "crisis"
+    assert entities(m) == {"crisis_tentative": "acute", "crisis_reason": "classifier"}
+
+
+def test_inside_a_question_acute_rule_evidence_still_wins(component):
+    m = message("myself, and I want to die", [{"name": "inform", "confidence": 0.9}])
+    component.process([m], tracker=in_a_question())
+    assert m.get("intent")["name"] == "crisis"
+    assert entities(m)["crisis_level"] == "acute"

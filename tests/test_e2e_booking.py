@@ -110,13 +110,13 @@ def test_reschedule_then_cancel_in_later_conversations(stack):
     say(stack, last, "cancel my appointment")
     say(stack, last, code.lower())
     assert new_time in texts(say(stack, last, "JAMIE.RIVERA@example.com"))[-1]
-    assert "cancelled" in " ".join(texts(say(stack, last, "cancel it")))
+    assert "canceled" in " ".join(texts(say(stack, last, "cancel it")))
     # A cancelled booking cannot be rescheduled; the person is offered a new one instead.
     again = new_sender("resched")
     say(stack, again, "/reschedule_appointment")
     say(stack, again, code)
     said = say(stack, again, "(512) 555-0142")
-    assert "That booking was cancelled" in texts(said)[0] and "/book_appointment" in buttons(
+    assert "That booking was canceled" in texts(said)[0] and "/book_appointment" in buttons(
         said[0]
     )
 

@@ -160,3 +160,29 @@ def test_answers_come_first_but_free_text_looks_for_interruptions_first(db_url):
     turn = engine.handle("how much does it cost", "faq_cost", 0.95, ctx)
     assert turn.say[0].text == PROFILE.answer("cost") and engine.current(ctx)[0].key == "name"
     assert not engine.handle("can I finish later", "", 0, ctx).active
+
+
+def test_a_second_miss_says_the_explanation_once_when_it_is_the_help_text(db_url):
+    class Kind(Flow):
+        name, title = "kind", "the kind question"
+        help = "Please pick a button, or type dog or cat."
+
+        def next_question(self, state, ctx):
+            if "kind" in state.get("answers", {}):
+                return None
+            return Question("kind", "Dog or cat?", help=self.help)
+
+        def parse(self, question, text, state, ctx):
+            raise NotUnderstood(self.help)  # the parser's reason is the help text itself
+
+        def finish(self, state, ctx):
+            return []
+
+    engine = Engine({"kind": Kind()})
+    ctx = Context("conv-help", PROFILE, db_url=db_url)
+    engine.start("kind", ctx)
+    engine.handle("yes", "", 0.0, ctx)  # consent
+    engine.handle("a parrot", "", 0.0, ctx)
+    second = engine.handle("a hamster", "", 0.0, ctx).say[0].text
+    assert second.count(Kind.help) == 1, second
+    assert "skip this question or talk to a person" in second

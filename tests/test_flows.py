@@ -55,6 +55,8 @@ def test_hedged_answers_to_risk_questions_and_ambiguous_numbers_are_asked_again(
         ("asq.5", "I'd rather not say", 2),
         ("phq9.1", "2", 2),
         ("nida.1", "never", 0),
+        ("nida.1", "0", 0),
+        ("auditc.1", "0", 0),
     ],
 )
 def test_plain_answers_still_count(key, text, value):

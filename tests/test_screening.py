@@ -70,7 +70,8 @@ def test_asq_wording_verbatim():
     texts = [i.text for i in INSTRUMENTS["asq"].items]
     assert texts == [
         "In the past few weeks, have you wished you were dead?",
-        "In the past few weeks, have you felt that you or your family would be better off if you were dead?",
+        "In the past few weeks, have you felt that you or your family would be better off "
+        "if you were dead?",
         "In the past week, have you been having thoughts about killing yourself?",
         "Have you ever tried to kill yourself?",
         "Are you having thoughts of killing yourself right now?",

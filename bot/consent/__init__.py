@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from pydantic import BaseModel, Extra, constr
+from pydantic import BaseModel, Extra
 from sqlalchemy import select
 
 from bot.content import load_model
@@ -19,6 +19,12 @@ from bot.store import session
 if TYPE_CHECKING:
     from bot.consent.models import Consent
 
+    NonEmptyStr = str  # how pydantic types its own constrained types: a str to mypy
+else:
+    from pydantic import constr
+
+    NonEmptyStr = constr(min_length=1)
+
 PATH = Path(__file__).with_name("consent.yml")
 QUESTION_KEY = "consent"
 
@@ -27,12 +33,12 @@ class ConsentText(BaseModel):
     class Config:
         extra = Extra.forbid
 
-    version: constr(min_length=1)
-    text: constr(min_length=1)
-    text_part2: constr(min_length=1)
-    agree: constr(min_length=1)
-    decline: constr(min_length=1)
-    declined: constr(min_length=1)
+    version: NonEmptyStr
+    text: NonEmptyStr
+    text_part2: NonEmptyStr
+    agree: NonEmptyStr
+    decline: NonEmptyStr
+    declined: NonEmptyStr
 
 
 def load_consent(path: Path = PATH) -> ConsentText:

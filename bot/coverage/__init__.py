@@ -5,6 +5,8 @@ sandbox), explain the benefits in plain words, store the check encrypted.
 No Rasa imports: actions/ adapts this to the conversation.
 """
 
+from typing import TYPE_CHECKING, Callable
+
 from .check import CoverageRequest, build_payload, check_coverage
 from .client import ClearinghouseError, EligibilityClient, client_from_env
 from .interpret import Benefits, CoverageResult, interpret
@@ -18,6 +20,11 @@ from .parsing import (
     parse_relation,
 )
 from .payers import Payer, PayerFileError, match_payer
+
+if TYPE_CHECKING:  # at run time these come lazily from __getattr__ below
+    from .records import checks_for as checks_for
+    from .records import record_check as record_check
+    from .records import request_followup as request_followup
 
 __all__ = [
     "Benefits",
@@ -44,7 +51,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name):  # storage is imported lazily: bot.store imports bot.coverage.models
+def __getattr__(name: str) -> Callable[..., object]:
+    # Storage is imported lazily: bot.store imports bot.coverage.models.
     if name in ("record_check", "request_followup", "checks_for"):
         from . import records
 

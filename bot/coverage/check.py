@@ -30,12 +30,17 @@ class CoverageRequest:
     patient_dob: Optional[date] = None
 
     @property
+    def dependent_dob(self) -> Optional[date]:
+        """The patient's date of birth when the patient is a dependent, else None."""
+        return self.patient_dob if self.relation != "self" else None
+
+    @property
     def is_dependent(self) -> bool:
-        return self.relation != "self" and self.patient_dob is not None
+        return self.dependent_dob is not None
 
     def summary(self) -> Dict[str, Any]:
         """What is stored (encrypted) about the request: the minimum to follow up."""
-        out = {
+        out: Dict[str, Any] = {
             "payer_id": self.payer.payer_id,
             "payer_name": self.payer.name,
             "plan_type": self.plan_type,
@@ -45,16 +50,20 @@ class CoverageRequest:
             "dob": self.dob.isoformat(),
             "relation": self.relation,
         }
-        if self.is_dependent:
+        patient_dob = self.dependent_dob
+        if patient_dob is not None:
             out.update(
                 patient_first_name=self.patient_first_name,
                 patient_last_name=self.patient_last_name,
-                patient_dob=self.patient_dob.isoformat(),
+                patient_dob=patient_dob.isoformat(),
             )
         return out
 
     def __repr__(self) -> str:  # never print PHI by accident (logs, tracebacks, pytest output)
-        return f"CoverageRequest(payer={self.payer.payer_id!r}, plan_type={self.plan_type!r}, relation={self.relation!r})"
+        return (
+            f"CoverageRequest(payer={self.payer.payer_id!r}, plan_type={self.plan_type!r}, "
+            f"relation={self.relation!r})"
+        )
 
     __str__ = __repr__
 
@@ -80,12 +89,13 @@ def build_payload(
         },
         "encounter": {"serviceTypeCodes": [service_type]},
     }
-    if request.is_dependent:
+    patient_dob = request.dependent_dob
+    if patient_dob is not None:
         payload["dependents"] = [
             {
                 "firstName": request.patient_first_name or request.first_name,
                 "lastName": request.patient_last_name or request.last_name,
-                "dateOfBirth": request.patient_dob.strftime("%Y%m%d"),
+                "dateOfBirth": patient_dob.strftime("%Y%m%d"),
             }
         ]
     return payload

@@ -80,7 +80,7 @@ class EligibilityClient:
     def __enter__(self) -> "EligibilityClient":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 # Service type codes (X12 005010) for outpatient behavioural health: mental health,
 # psychiatric, psychotherapy, psychiatric outpatient, substance abuse, alcoholism, drug
@@ -65,7 +65,8 @@ class Range:
     high: Decimal
 
     @classmethod
-    def of(cls, values: Iterable[Decimal]) -> Optional["Range"]:
+    def of(cls, values: Iterable[Optional[Decimal]]) -> Optional["Range"]:
+        """The range of the values given (None ignored); None when there are none."""
         vals = sorted(set(v for v in values if v is not None))
         return cls(vals[0], vals[-1]) if vals else None
 
@@ -114,7 +115,7 @@ class CoverageResult:
     def to_dict(self) -> Dict[str, Any]:
         """JSON-safe (Decimals as strings): what is stored, encrypted, with a check."""
 
-        def conv(v):
+        def conv(v: Any) -> Any:
             if isinstance(v, Decimal):
                 return str(v)
             if isinstance(v, dict):
@@ -125,10 +126,10 @@ class CoverageResult:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "CoverageResult":
-        def benefits(d):
+        def benefits(d: Optional[Dict[str, Any]]) -> Optional[Benefits]:
             if d is None:
                 return None
-            out = {}
+            out: Dict[str, Any] = {}  # Decimal or Range values, None where absent
             for k, v in d.items():
                 if isinstance(v, dict):
                     out[k] = Range(Decimal(v["low"]), Decimal(v["high"]))
@@ -150,7 +151,7 @@ def aaa_codes(response: Dict[str, Any]) -> List[str]:
     of subscriber, dependents, provider and payer."""
     codes: List[str] = []
 
-    def add(items):
+    def add(items: Any) -> None:  # whatever the JSON holds there
         for item in items or []:
             if isinstance(item, dict) and item.get("code") not in (None, ""):
                 code = str(item["code"]).strip()
@@ -168,7 +169,7 @@ def aaa_codes(response: Dict[str, Any]) -> List[str]:
     return codes
 
 
-def _stcs(entry: Dict[str, Any]) -> set:
+def _stcs(entry: Dict[str, Any]) -> Set[str]:
     return set(str(c) for c in entry.get("serviceTypeCodes") or [])
 
 
@@ -201,22 +202,21 @@ def _amount(entries: List[Dict[str, Any]], total: bool) -> Optional[Decimal]:
         if total is False
         else {"23", "22", "21", "24", "25", "26", "32", "33", "34", None, ""}
     )
-    found = [
-        e
-        for e in entries
-        if e.get("timeQualifierCode") in quals and _dec(e.get("benefitAmount")) is not None
-    ]
+    found: List[Tuple[int, Decimal]] = []  # (coverage level rank, amount)
+    for e in entries:
+        amount = _dec(e.get("benefitAmount"))
+        if e.get("timeQualifierCode") in quals and amount is not None:
+            found.append((_level_rank(e), amount))
     if not found:
         return None
-    best = min(_level_rank(e) for e in found)
-    values = [_dec(e["benefitAmount"]) for e in found if _level_rank(e) == best]
+    best = min(rank for rank, _ in found)
     # Several totals for the same tier (office vs outpatient hospital...): the largest is the
     # honest one to quote.
-    return max(values)
+    return max(amount for rank, amount in found if rank == best)
 
 
 def _tier(bh: List[Dict[str, Any]], plan: List[Dict[str, Any]], network: str) -> Benefits:
-    def of(entries):
+    def of(entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         return [e for e in entries if network in _networks(e)]
 
     bh_n, plan_n = of(bh), of(plan)
@@ -238,7 +238,7 @@ def _tier(bh: List[Dict[str, Any]], plan: List[Dict[str, Any]], network: str) ->
         _dec(e.get("benefitAmount")) for e in _pick(bh_n, "B") if e.get("timeQualifierCode") != "29"
     ]
     b.copay = Range.of(copays)
-    coins = []
+    coins: List[Decimal] = []
     for e in _pick(bh_n, "A") or _pick(plan_n, "A"):
         pct = _dec(e.get("benefitPercent"))
         if pct is not None:
@@ -329,7 +329,7 @@ def interpret(
     # Behavioural health explicitly not covered (code I, non-covered).
     if bh and all(str(e.get("code")) in ("I", "6") for e in bh):
         result.reason = "bh_not_covered"
-    tiers = {}
+    tiers: Dict[str, Optional[Benefits]] = {}
     for network in ("in", "out"):
         t = _tier(bh, plan, network)
         tiers[network] = None if t.empty() else t

@@ -31,7 +31,8 @@ def parse_plan_type(text: str) -> str:
     t = _clean(text).lower().replace("-", " ")
     if not t:
         raise NotUnderstood(
-            "Please tell me your plan type: PPO, HMO, EPO, POS, Medicaid or Medicare, or say you're not sure."
+            "Please tell me your plan type: PPO, HMO, EPO, POS, Medicaid or Medicare, "
+            "or say you're not sure."
         )
     if _has(
         t,
@@ -85,7 +86,8 @@ def parse_plan_type(text: str) -> str:
     ):
         return "not_sure"
     raise NotUnderstood(
-        "Sorry, I didn't catch the plan type. Is it a PPO, HMO, EPO, POS, Medicaid or Medicare plan? "
+        "Sorry, I didn't catch the plan type. "
+        "Is it a PPO, HMO, EPO, POS, Medicaid or Medicare plan? "
         "It's fine to say you're not sure."
     )
 
@@ -93,7 +95,8 @@ def parse_plan_type(text: str) -> str:
 # --- member ID ----------------------------------------------------------------------------
 
 _ID_LEAD = re.compile(
-    r"^(?:(?:it'?s|it is|my|the|our)\s+)*(?:(?:member|subscriber|policy|insurance|insured|card)\s*)*"
+    r"^(?:(?:it'?s|it is|my|the|our)\s+)*"
+    r"(?:(?:member|subscriber|policy|insurance|insured|card)\s*)*"
     r"(?:id|identification|number|no\.?|#)?\s*(?:number|no\.?|#)?\s*(?:is|=|:)?\s*",
     re.I,
 )
@@ -113,8 +116,8 @@ def parse_member_id(text: str) -> str:
         )
     if not 5 <= len(compact) <= 20:
         raise NotUnderstood(
-            "That looks too short or too long for a member ID (usually 5 to 20 letters and numbers). "
-            "Could you check your card?"
+            "That looks too short or too long for a member ID "
+            "(usually 5 to 20 letters and numbers). Could you check your card?"
         )
     if not re.search(r"\d", compact):
         raise NotUnderstood(
@@ -206,7 +209,8 @@ def parse_dob(text: str, today: Optional[date] = None) -> date:
     today = today or date.today()
     t = _clean(text).lower()
     t = re.sub(
-        r"^(?:(?:my|her|his|their|the)\s+)?(?:date of birth|dob|birthday|birth date|born)\s*(?:is|:|on)?\s*",
+        r"^(?:(?:my|her|his|their|the)\s+)?"
+        r"(?:date of birth|dob|birthday|birth date|born)\s*(?:is|:|on)?\s*",
         "",
         t,
     )
@@ -318,5 +322,6 @@ def parse_relation(text: str) -> str:
     if _has(t, *_SELF):
         return "self"
     raise NotUnderstood(
-        'Sorry, whose plan is it? You can say "mine", "my spouse\'s or partner\'s" or "my parent\'s".'
+        "Sorry, whose plan is it? You can say "
+        '"mine", "my spouse\'s or partner\'s" or "my parent\'s".'
     )

@@ -130,41 +130,46 @@ def render(r: CoverageResult) -> List[str]:
         ]
     if r.status == "unavailable":
         return [
-            "Your insurer's system isn't answering right now, so I couldn't check your benefits. "
-            "An intake coordinator will verify them and contact you; you don't need to do anything else."
+            "Your insurer's system isn't answering right now, so I couldn't check your "
+            "benefits. An intake coordinator will verify them and contact you; you don't need "
+            "to do anything else."
         ]
     if r.status == "inactive":
         return [
-            f"I'm sorry: {plan_words} shows as not active right now. Plans sometimes change or end. "
-            "A coordinator can double-check with you and go over other options, including self-pay.",
+            f"I'm sorry: {plan_words} shows as not active right now. "
+            "Plans sometimes change or end. A coordinator can double-check with you and go "
+            "over other options, including self-pay.",
             "This is what the insurer told us just now. " + ESTIMATE,
         ]
     # active
     out: List[str] = []
     if r.carve_out:
         out.append(
-            f"Good news: {plan_words} is active. Your behavioural health benefits are managed by "
-            f"{r.carve_out}; a coordinator will confirm your mental health and substance use benefits with them and contact you."
+            f"Good news: {plan_words} is active. Your behavioral health benefits are managed by "
+            f"{r.carve_out}; a coordinator will confirm your mental health and substance use "
+            "benefits with them and contact you."
         )
     elif r.in_network is not None:
         out.append(
-            f"Good news: {plan_words} is active. For outpatient mental health and substance use care "
-            f"in network: {describe(r.in_network)}."
+            f"Good news: {plan_words} is active. For outpatient mental health and substance "
+            f"use care in network: {describe(r.in_network)}."
         )
     elif r.out_of_network is not None:
         out.append(
-            f"Good news: {plan_words} is active. It shows out-of-network benefits for outpatient mental "
-            f"health and substance use care: {describe(r.out_of_network)}. A coordinator will check how this applies to our program."
+            f"Good news: {plan_words} is active. It shows out-of-network benefits for "
+            "outpatient mental health and substance use care: "
+            f"{describe(r.out_of_network)}. A coordinator will check how this applies to our "
+            "program."
         )
     else:
         out.append(
-            f"Good news: {plan_words} is active. The insurer didn't list mental health details, so a "
-            "coordinator will confirm your benefits and contact you."
+            f"Good news: {plan_words} is active. The insurer didn't list mental health "
+            "details, so a coordinator will confirm your benefits and contact you."
         )
     if not r.carve_out and r.in_network is not None and r.out_of_network is not None:
         out.append(f"Out of network, it's {describe(r.out_of_network)}.")
     if r.prior_auth_required:
-        out.append("Prior authorisation is required; we handle it.")
+        out.append("Prior authorization is required; we handle it.")
     out.append(ESTIMATE)
     # Short tail sentences (prior authorisation, the estimate notice) join the previous bubble
     # while it stays within 60 words; the out-of-network summary keeps its own bubble.

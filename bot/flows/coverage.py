@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any, List, Optional
+from typing import Any, Iterable, List, Optional
 
 from bot import coverage
 from bot.coverage import wording
@@ -34,7 +34,9 @@ FIELDS_FOR_FIX = {
 NOT_SURE_HELP = "It's usually printed on the front of your card (for example “PPO” or “HMO”)."
 
 
-def _q(key: str, text: str, options=(), help: str = "", skippable: bool = False) -> Question:
+def _q(
+    key: str, text: str, options: Iterable[Option] = (), help: str = "", skippable: bool = False
+) -> Question:
     names = key.endswith(("_first", "_last"))  # any words may be a name
     return Question(
         key=key, text=text, options=tuple(options), help=help, skippable=skippable, free_text=names
@@ -90,7 +92,7 @@ class CoverageFlow(Flow):
                 "coverage.member_id",
                 "What's the member ID on your card?",
                 (),
-                "It's usually on the front, labelled “Member ID” or “ID #”.",
+                "It's usually on the front, labeled “Member ID” or “ID #”.",
             ),
             ("coverage.relation", "Whose plan is it?", RELATION_OPTIONS, ""),
             (
@@ -189,15 +191,16 @@ class CoverageFlow(Flow):
                 ctx.conversation_id, reason=f"plan_{plan.lower()}", db_url=ctx.db_url
             )
             text = (
-                f"{plan} plans often need a referral or authorisation first, so one of our intake "
+                f"{plan} plans often need a referral or authorization first, so one of our intake "
                 f"coordinators will check your benefits personally and contact you "
                 f"({f.program.coordinator_hours})."
             )
         elif handling == "not_accepted":
             text = (
                 f"I'm sorry: our program isn't able to accept {plan.title()} plans right now. "
-                f"Self-pay usually costs ${f.cost.min_usd:,} to ${f.cost.max_usd:,}, and a coordinator "
-                f"can talk through options, including programs that do accept your plan."
+                f"Self-pay usually costs ${f.cost.min_usd:,} to ${f.cost.max_usd:,}, "
+                "and a coordinator can talk through options, including programs that do accept "
+                "your plan."
             )
         elif handling == "other":
             coverage.request_followup(
@@ -254,18 +257,21 @@ class _Narrowed(NotUnderstood):
 
     counts_as_failure = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("A few insurers match that name.")
 
 
 def _request(a: dict) -> "coverage.CoverageRequest":
     from bot.coverage.payers import directory
 
-    payer = directory().by_id(a["coverage.insurer"]["payer_id"])
+    payer_id = a["coverage.insurer"]["payer_id"]
+    payer = directory().by_id(payer_id)
+    if payer is None:  # e.g. removed from payers.yml while this check was paused
+        raise LookupError(f"payer {payer_id!r} is not in payers.yml")
     dependent = a.get("coverage.relation", "self") != "self"
     return coverage.CoverageRequest(
         payer=payer,
-        plan_type=a.get("coverage.plan_type"),
+        plan_type=a["coverage.plan_type"],
         member_id=a["coverage.member_id"],
         first_name=a["coverage.subscriber_first"],
         last_name=a["coverage.subscriber_last"],

@@ -11,6 +11,7 @@ The Rasa adapter (actions/flow.py) calls `start`, `handle` and `current`.
 
 from __future__ import annotations
 
+import copy
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ REQUEST_CONFIDENCE = 0.6  # ... and this sure to ask for a person is handed to o
 _PAUSE = re.compile(
     r"^(?:can i |could i |i'?ll |i will |i want to |i'?d like to |let me |let'?s )?"
     r"(?:finish|continue|do|complete) (?:this |it |the rest )?later\b|"
-    r"^(?:pause|stop|quit|exit|cancel|not now|later|take a break|stop for now|i need to go|i have to go|gotta go)\b",
+    r"^(?:pause|stop|quit|exit|cancel|not now|later|take a break|stop for now|"
+    r"i need to go|i have to go|gotta go)\b",
     re.IGNORECASE,
 )
 
@@ -124,6 +126,26 @@ class Engine:
         q = self._question(flow, draft.state, ctx)
         return (q, draft.failures) if q else None
 
+    def understands(self, text: str, ctx: Context) -> bool:
+        """Whether the waiting question would take `text` as its answer. Nothing is stored.
+        A free-text question (a name, a good time) takes almost anything, so there only
+        the question's own parser being strict counts: not here."""
+        draft = self._latest(ctx, None, ("active",))
+        if draft is None:
+            return False
+        flow = self.flows[draft.flow]
+        question = self._question(flow, draft.state, ctx)
+        if question is None or question.free_text:
+            return False
+        try:
+            if question.key == consent.QUESTION_KEY:
+                consent.parse(text.strip())
+            else:
+                flow.parse(question, text.strip(), copy.deepcopy(draft.state), ctx)
+        except NotUnderstood as exc:
+            return not exc.counts_as_failure  # "which of these insurers?" is an answer
+        return True
+
     def handle(self, text: str, intent: str, confidence: float, ctx: Context) -> Turn:
         draft = self._latest(ctx, None, ("active",))
         if draft is None:
@@ -157,14 +179,7 @@ class Engine:
                 return turn
             failures += 1 if exc.counts_as_failure else 0
             self._save(ctx, draft.id, flow.name, "active", state, failures)
-            explain = str(exc)
-            if exc.counts_as_failure and failures >= MAX_FAILURES:
-                explain += (" " + question.help if question.help else "") + (
-                    " If you'd rather, you can skip this question or talk to a person."
-                    if question.skippable
-                    else " If you'd rather, you can talk to a person."
-                )
-            return Turn([Reply(explain)], True)
+            return Turn([Reply(_explanation(str(exc), question, exc, failures))], True)
 
         if question.key == consent.QUESTION_KEY:
             state.pop("awaiting_consent", None)
@@ -253,7 +268,9 @@ class Engine:
         self._save(ctx, draft_id, flow.name, "done", state, 0)
         return Turn(say, False)
 
-    def _latest(self, ctx: Context, name: Optional[str], statuses) -> Optional[FlowDraft]:
+    def _latest(
+        self, ctx: Context, name: Optional[str], statuses: Tuple[str, ...]
+    ) -> Optional[FlowDraft]:
         with session(ctx.db_url) as s:
             query = select(FlowDraft).where(
                 FlowDraft.conversation_id == ctx.conversation_id, FlowDraft.status.in_(statuses)
@@ -302,6 +319,22 @@ class Engine:
         """The flow this conversation paused most recently, to resume on "continue"."""
         draft = self._latest(ctx, None, ("paused", "active"))
         return draft.flow if draft else None
+
+
+def _explanation(reason: str, question: Question, exc: NotUnderstood, failures: int) -> str:
+    """Why the answer was not understood; after repeated misses also how to answer (said
+    once, even when the reason already is the help text) and the way out."""
+    if not exc.counts_as_failure or failures < MAX_FAILURES:
+        return reason
+    words = [reason]
+    if question.help and " ".join(question.help.split()) not in " ".join(reason.split()):
+        words.append(question.help)
+    words.append(
+        "If you'd rather, you can skip this question or talk to a person."
+        if question.skippable
+        else "If you'd rather, you can talk to a person."
+    )
+    return " ".join(words)
 
 
 def latest_answers(ctx: Context, flow: str) -> Dict[str, Any]:

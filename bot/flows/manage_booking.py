@@ -122,7 +122,7 @@ class ManageBookingFlow(Flow):
                 state["finished"] = True
                 return [
                     Reply(
-                        "That booking was cancelled. Would you like to book a new time?",
+                        "That booking was canceled. Would you like to book a new time?",
                         [BOOK_NEW, PERSON],
                     )
                 ]
@@ -158,7 +158,7 @@ class ManageBookingFlow(Flow):
                 slots.scheduler(ctx).cancel(code)
                 return [
                     Reply(
-                        f"Your assessment on {state['when']} is cancelled. If you'd like a "
+                        f"Your assessment on {state['when']} is canceled. If you'd like a "
                         "new time later, just ask me to book an assessment.",
                         [BOOK_NEW, PERSON],
                     )

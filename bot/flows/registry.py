@@ -17,6 +17,7 @@ FLOW_FOR_INTENT = {
 
 def flows() -> Dict[str, Flow]:
     from bot.flows.booking import BookingFlow
+    from bot.flows.callback import CallbackFlow
     from bot.flows.coverage import CoverageFlow
     from bot.flows.manage_booking import ManageBookingFlow
     from bot.flows.screening import ScreeningFlow
@@ -27,4 +28,5 @@ def flows() -> Dict[str, Flow]:
         "booking": BookingFlow(),
         "reschedule": ManageBookingFlow("reschedule"),
         "cancel": ManageBookingFlow("cancel"),
+        "callback": CallbackFlow(),
     }

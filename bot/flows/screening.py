@@ -55,7 +55,8 @@ class ScreeningFlow(Flow):
                 "This one matters, so I want to be sure I get it right: please tap "
                 "the answer that fits best."
             )
-        if key in POSITION_AMBIGUOUS and re.fullmatch(r"\d+", t):
+        if key in POSITION_AMBIGUOUS and re.fullmatch(r"\d+", t) and int(t) != 0:
+            # "0" can only mean none at all; any other bare number could be a position.
             # Their option values start at 0, so "1" could mean the first option or value 1.
             raise NotUnderstood("Please tap one of the options, or type its words.")
         return screening.parse_answer(key, t)

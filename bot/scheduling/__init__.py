@@ -9,7 +9,7 @@ CALCOM_API_KEY is set. No Rasa imports: the actions are thin adapters to this pa
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from bot.config import settings
 from bot.scheduling.builtin import BuiltInScheduler
@@ -35,6 +35,9 @@ from bot.scheduling.core import (
 )
 from bot.scheduling.ics import to_ics
 
+if TYPE_CHECKING:
+    from bot.profile import IntakeFacts
+
 __all__ = [
     "Slot",
     "Booking",
@@ -58,14 +61,14 @@ __all__ = [
 ]
 
 
-def scheduler_from_env(intake_facts, db_url: Optional[str] = None) -> Scheduler:
+def scheduler_from_env(intake_facts: IntakeFacts, db_url: Optional[str] = None) -> Scheduler:
     """CalComScheduler when CALCOM_API_KEY is set (CALCOM_EVENT_TYPE_ID then required),
     else BuiltInScheduler on the profile's intake hours. Settings come from bot.config."""
     config = settings()  # ConfigError (a ValueError) names a missing or malformed variable
     prefix = config.booking_code_prefix
     if not config.calcom_api_key:
         return BuiltInScheduler(intake_facts, db_url=db_url, code_prefix=prefix)
-    options = dict(
+    options: Dict[str, Any] = dict(
         api_key=config.calcom_api_key,
         base_url=config.calcom_base_url,
         event_type_id=config.calcom_event_type_id,
@@ -84,5 +87,5 @@ def scheduler_from_env(intake_facts, db_url: Optional[str] = None) -> Scheduler:
         return _calcom_clients[cache_key]
 
 
-_calcom_clients: dict = {}
+_calcom_clients: Dict[Tuple[Tuple[str, Any], ...], CalComScheduler] = {}
 _lock = threading.Lock()

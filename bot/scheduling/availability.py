@@ -10,15 +10,18 @@ now, not on a holiday (a local date).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator, List, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.core import Slot
 
+if TYPE_CHECKING:
+    from bot.profile import IntakeFacts
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _windows(facts, day: date) -> List[Tuple[time, time]]:
+def _windows(facts: IntakeFacts, day: date) -> List[Tuple[time, time]]:
     out = []
     for window in facts.hours.get(WEEKDAYS[day.weekday()], []):
         start, end = (time.fromisoformat(t.strip()) for t in window.split("-"))
@@ -26,7 +29,7 @@ def _windows(facts, day: date) -> List[Tuple[time, time]]:
     return out
 
 
-def _local(day: date, t: time, zone: ZoneInfo):
+def _local(day: date, t: time, zone: ZoneInfo) -> Optional[datetime]:
     """An aware datetime for the wall-clock time, or None if it does not exist that day
     (inside a spring-forward gap)."""
     local = datetime.combine(day, t).replace(tzinfo=zone)
@@ -36,7 +39,7 @@ def _local(day: date, t: time, zone: ZoneInfo):
     return local
 
 
-def day_slots(facts, day: date) -> Iterator[Slot]:
+def day_slots(facts: IntakeFacts, day: date) -> Iterator[Slot]:
     """Every slot of one local day (no lead time, horizon or booking filter)."""
     if day in set(facts.holidays):
         return
@@ -58,7 +61,7 @@ def day_slots(facts, day: date) -> Iterator[Slot]:
             cursor += step
 
 
-def candidate_slots(facts, now: datetime, after: datetime) -> Iterator[Slot]:
+def candidate_slots(facts: IntakeFacts, now: datetime, after: datetime) -> Iterator[Slot]:
     """Offered slots (lead time, horizon, holidays applied) starting at or after `after`,
     soonest first, before removing booked ones."""
     now = now.astimezone(timezone.utc)
@@ -74,7 +77,7 @@ def candidate_slots(facts, now: datetime, after: datetime) -> Iterator[Slot]:
         day += timedelta(days=1)
 
 
-def is_offered(facts, now: datetime, slot: Slot) -> bool:
+def is_offered(facts: IntakeFacts, now: datetime, slot: Slot) -> bool:
     """Is this exact slot one the program offers right now (ignoring bookings)?"""
     for s in candidate_slots(facts, now, slot.start):
         if s.start > slot.start:

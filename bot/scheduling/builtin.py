@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from bot.scheduling.availability import candidate_slots, is_offered
 from bot.scheduling.core import Booking, BookingRequest, Scheduler, Slot, SlotTaken, utc
 from bot.scheduling.models import cells
 from bot.scheduling.store import LocalBookings
+
+if TYPE_CHECKING:
+    from bot.profile import IntakeFacts
 
 
 def _utcnow() -> datetime:
@@ -20,11 +23,11 @@ class BuiltInScheduler(Scheduler):
 
     def __init__(
         self,
-        intake_facts,
+        intake_facts: IntakeFacts,
         db_url: Optional[str] = None,
         now: Callable[[], datetime] = _utcnow,
         code_prefix: str = "IOP",
-    ):
+    ) -> None:
         self.facts = intake_facts
         self.now = now
         self.bookings = LocalBookings(db_url, code_prefix, claim_slots=True)

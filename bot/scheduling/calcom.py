@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 
 from bot.scheduling.core import (
     Booking,
+    BookingNotFound,
     BookingRequest,
     Scheduler,
     SchedulerUnavailable,
@@ -80,7 +81,7 @@ class CalComScheduler(Scheduler):
         code_prefix: str = "IOP",
         fallback_email: Optional[str] = None,
         transport: Optional[httpx.BaseTransport] = None,
-    ):
+    ) -> None:
         if not api_key:
             raise ValueError("CalComScheduler needs an API key (CALCOM_API_KEY)")
         if not event_type_id:
@@ -161,7 +162,7 @@ class CalComScheduler(Scheduler):
         data = payload.get("data") or {}
         if not isinstance(data, dict):
             raise SchedulerUnavailable("Cal.com sent slots in an unexpected shape.")
-        slots = []
+        slots: List[Slot] = []
         try:
             for day in data.values():
                 for item in day:
@@ -218,12 +219,10 @@ class CalComScheduler(Scheduler):
     def reschedule(self, code: str, new_slot: Slot) -> Booking:
         current = self.bookings.get(code)
         if not current.active:
-            from bot.scheduling.core import BookingNotFound
-
             raise BookingNotFound("No active booking with that code.")
         payload = self._call(
             "POST",
-            f"/v2/bookings/{current.external_uid}/reschedule",
+            f"/v2/bookings/{_remote_uid(current)}/reschedule",
             BOOKINGS_VERSION,
             "reschedule booking",
             body={
@@ -239,7 +238,7 @@ class CalComScheduler(Scheduler):
         current = self.bookings.get(code)
         if not current.active:
             return current
-        self._cancel_remote(current.external_uid, "Cancelled by the client in chat")
+        self._cancel_remote(_remote_uid(current), "Cancelled by the client in chat")
         return self.bookings.cancel(code)
 
     def find_by_conversation(self, conversation_id: str) -> Optional[Booking]:
@@ -259,7 +258,7 @@ class CalComScheduler(Scheduler):
         )
 
     @staticmethod
-    def _booking_fields(payload: Dict[str, Any], slot: Slot):
+    def _booking_fields(payload: Dict[str, Any], slot: Slot) -> Tuple[str, datetime, datetime]:
         data = payload.get("data")
         if isinstance(data, list):  # recurring event types answer a list
             data = data[0] if data else None
@@ -271,6 +270,14 @@ class CalComScheduler(Scheduler):
         except ValueError:
             start, end = slot.start, slot.end
         return str(data["uid"]), start, end
+
+
+def _remote_uid(booking: Booking) -> str:
+    """The Cal.com uid of a booking we hold. A booking made by the built-in calendar (before
+    CALCOM_API_KEY was set) has none: Cal.com cannot change it, a coordinator can."""
+    if not booking.external_uid:
+        raise SchedulerUnavailable("That booking is not on the Cal.com calendar.")
+    return booking.external_uid
 
 
 def _error_message(response: httpx.Response) -> str:

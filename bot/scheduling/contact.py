@@ -12,6 +12,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from bot.dialog import NotUnderstood
+from bot.scheduling.core import Slot
 
 # The main (most populous) zone of each state, DC and Puerto Rico.
 STATE_ZONES: Dict[str, str] = {
@@ -176,7 +177,7 @@ def zone_for_state(text: str) -> str:
 @lru_cache(maxsize=1)
 def _iana() -> Dict[str, str]:
     """Lower-cased IANA names and their city part ("denver", "new york") -> zone."""
-    names = {}
+    names: Dict[str, str] = {}
     for name in available_timezones():
         names[name.lower()] = name
     for name in sorted(available_timezones()):
@@ -250,7 +251,7 @@ def parse_dob(text: Union[str, date]) -> date:
     return text if isinstance(text, date) else parse_birth_date(text)
 
 
-def format_slot(slot, tz: Union[str, ZoneInfo]) -> str:
+def format_slot(slot: Slot, tz: Union[str, ZoneInfo]) -> str:
     """ "Tue Nov 24, 2:00 PM CST": short enough for a button."""
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
     local = slot.start.astimezone(zone)

@@ -47,7 +47,7 @@ class Slot:
     start: datetime  # aware, UTC
     end: datetime  # aware, UTC
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("Slot start and end must be time-zone aware")
         object.__setattr__(self, "start", utc(self.start))
@@ -70,7 +70,7 @@ class BookingRequest:
     time_zone: str = "America/Chicago"  # the person's IANA zone, for how times are said
     dob: Optional[date] = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         bad = [c for c in self.contact_consent if c not in ("text", "email")]
         if bad:
             raise ValueError(f"unknown contact consent {bad!r} (expected 'text' or 'email')")

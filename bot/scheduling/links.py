@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hmac
 from hashlib import sha256
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from bot.config import settings
 from bot.store.crypto import derived_secret
+
+if TYPE_CHECKING:
+    from bot.profile import Profile
 
 
 def token(code: str) -> str:
@@ -24,7 +27,7 @@ def calendar_url(code: str) -> str:
 
 
 def calendar_file(
-    code: str, given_token: str, profile, db_url: Optional[str] = None
+    code: str, given_token: str, profile: Profile, db_url: Optional[str] = None
 ) -> Optional[bytes]:
     """The .ics for a booking, or None when the token does not match or there is no booking."""
     from bot.scheduling import BookingNotFound, to_ics

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from typing import List, Optional
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from bot.store import Base, utcnow
@@ -41,14 +43,16 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(
+        self, value: Optional[datetime], dialect: Dialect
+    ) -> Optional[datetime]:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
@@ -104,7 +108,7 @@ class Callback(Base):
     status = Column(String(16), nullable=False, default="open")
 
 
-def cells(start: datetime, end: datetime) -> list:
+def cells(start: datetime, end: datetime) -> List[int]:
     """The CLAIM_MINUTES cells (epoch minutes) that [start, end) touches."""
     first = math.floor(start.timestamp() / 60 / CLAIM_MINUTES) * CLAIM_MINUTES
     last = math.ceil(end.timestamp() / 60 / CLAIM_MINUTES) * CLAIM_MINUTES

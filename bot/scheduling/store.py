@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time as _time
-from datetime import date
-from typing import Callable, Optional, TypeVar
+from datetime import date, datetime
+from typing import Callable, Dict, List, Optional, Set, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -99,7 +99,7 @@ def proof_matches(booking: Booking, proof: str) -> bool:
     return False
 
 
-def _claiming(attempt) -> Booking:
+def _claiming(attempt: Callable[[], Booking]) -> Booking:
     """Run a transaction that claims slot cells; a claim someone else holds is SlotTaken."""
     try:
         return retry_locked(attempt)
@@ -114,12 +114,12 @@ class LocalBookings:
 
     calendar = "builtin"  # slot_claims namespace
 
-    def __init__(self, db_url: Optional[str], code_prefix: str, claim_slots: bool):
+    def __init__(self, db_url: Optional[str], code_prefix: str, claim_slots: bool) -> None:
         self.db_url = db_url
         self.code_prefix = code_prefix.upper()
         self.claim_slots = claim_slots
 
-    def _claims(self, booking_id: int, slot: Slot):
+    def _claims(self, booking_id: int, slot: Slot) -> List[Dict[str, object]]:
         return [
             {"calendar": self.calendar, "cell": c, "booking_id": booking_id}
             for c in cells(slot.start, slot.end)
@@ -246,7 +246,7 @@ class LocalBookings:
 
         return retry_locked(attempt)
 
-    def booked_cells(self, start, end) -> set:
+    def booked_cells(self, start: datetime, end: datetime) -> Set[int]:
         lo, hi = cells(start, end)[0], cells(start, end)[-1]
         with store.session(self.db_url) as s:
             rows = s.execute(

@@ -18,9 +18,10 @@ from bot.dialog import SKIPPED, NotUnderstood, Option, Question
 from . import recommend as _recommend
 from . import scoring as _scoring
 from . import storage as _storage
-from .content import Instrument, ScreeningContentError, load_instruments
+from .content import ScreeningContentError, load_instruments
 from .questionnaire import OUT_OF_STATE, UNDER_18, Questionnaire, load_screening
 from .recommend import Recommendation
+from .schema import Instrument
 
 CONTENT: Questionnaire = load_screening()
 TEXTS = _recommend.load_texts()

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from bot.dialog import NotUnderstood
 from bot.profile import US_STATES
 
-from .content import NumberRule, ParsingFile
+from .schema import NumberRule, ParsingFile, Range
 
 _BLOCK = object()  # a phrase that means "not an answer to this question"
 BLOCKING_GROUPS = ("refuse", "unsure")
@@ -290,7 +290,7 @@ def _distinct(values: List[Any]) -> List[Any]:
     return out
 
 
-def _in_ranges(n: int, ranges) -> Optional[int]:
+def _in_ranges(n: int, ranges: Sequence[Range]) -> Optional[int]:
     for r in ranges:
         if n >= r.min and (r.max is None or n <= r.max):
             return r.value

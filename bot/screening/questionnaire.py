@@ -3,31 +3,40 @@ how a typed answer is understood. Loaded and validated once, at import."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+import operator
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from bot.dialog import SKIPPED, Option, Question
 
+from .conditions import Clause, parse_condition
 from .content import (
-    FitFile,
-    FitQuestion,
-    Instrument,
     ScreeningContentError,
     check_conditions,
     load_fit,
     load_instruments,
     load_parsing,
-    parse_condition,
 )
 from .parsing import Parser
+from .schema import FitFile, FitOption, FitQuestion, Instrument, ScoredOption
 
 UNDER_18 = "under_18"
 OUT_OF_STATE = "out_of_state"
+# The comparisons a condition clause may make ("phq9.9 > 0").
+_COMPARE: Dict[str, Callable[[Any, int], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 class Questionnaire:
     """All screening content, validated, with per-question phrase tables built once."""
 
-    def __init__(self, instruments: Dict[str, Instrument], fit: FitFile, parser: Parser):
+    def __init__(self, instruments: Dict[str, Instrument], fit: FitFile, parser: Parser) -> None:
         order = [s for s in fit.sequence if s in instruments]
         self.instruments = {
             i: instruments[i] for i in order + [i for i in instruments if i not in order]
@@ -44,7 +53,7 @@ class Questionnaire:
                 self.tables[inst.key(n)] = self._table(
                     inst.item_options(n), f"bot/screening/instruments/{inst.id}.yml: items.{n - 1}"
                 )
-        self.conditions = {}
+        self.conditions: Dict[str, Tuple[Clause, ...]] = {}
         for inst in instruments.values():
             if inst.ask_when:
                 self.conditions[inst.id] = parse_condition(inst.ask_when)
@@ -52,7 +61,9 @@ class Questionnaire:
                 if item.ask_when:
                     self.conditions[inst.key(n)] = parse_condition(item.ask_when)
 
-    def _table(self, options, where: str) -> Dict[str, Any]:
+    def _table(
+        self, options: Sequence[Union[ScoredOption, FitOption]], where: str
+    ) -> Dict[str, Any]:
         try:
             return self.parser.phrase_table(options, where)
         except ValueError as exc:
@@ -100,14 +111,7 @@ class Questionnaire:
             value = self.effective(answers, key)
             if value is None or value == SKIPPED or not isinstance(value, (int, float)):
                 continue
-            if {
-                ">": value > num,
-                ">=": value >= num,
-                "<": value < num,
-                "<=": value <= num,
-                "==": value == num,
-                "!=": value != num,
-            }[op]:
+            if num is not None and _COMPARE[op](value, num):  # a comparison has a number
                 return True
         return False
 
@@ -209,7 +213,11 @@ class Questionnaire:
         )
 
 
-def load_screening(instruments_dir=None, fit_path=None, parsing_path=None) -> Questionnaire:
+def load_screening(
+    instruments_dir: Optional[Path] = None,
+    fit_path: Optional[Path] = None,
+    parsing_path: Optional[Path] = None,
+) -> Questionnaire:
     parsing = load_parsing(parsing_path)
     instruments = load_instruments(instruments_dir, parsing)
     fit = load_fit(fit_path, instruments, parsing)

@@ -18,12 +18,14 @@ the person's coordinator.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping
+from pathlib import Path
+from typing import Any, List, Mapping, Optional
 
 from bot.dialog import SKIPPED
 
-from .content import RecommendFile, load_recommendations
+from .content import load_recommendations
 from .questionnaire import OUT_OF_STATE, UNDER_18, Questionnaire
+from .schema import RecommendFile
 from .scoring import score_all
 
 WITHDRAWAL = {
@@ -36,7 +38,9 @@ MAX_WORDS = 60
 
 @dataclass
 class Recommendation:
-    level: str  # crisis | safety_review | not_eligible | withdrawal_management | higher_level | iop_fit | lower_level
+    # crisis | safety_review | not_eligible | withdrawal_management | higher_level | iop_fit
+    # | lower_level
+    level: str
     reasons: List[str] = field(default_factory=list)
     coordinator_review: bool = False
     text: str = ""
@@ -83,7 +87,8 @@ def recommend(
     asq = scores.get("asq", {}).get("result")
     if asq == "acute_positive":
         reasons.append(
-            "suicide risk screen (ASQ): acute positive (thoughts of suicide right now, or declined to say)"
+            "suicide risk screen (ASQ): acute positive "
+            "(thoughts of suicide right now, or declined to say)"
         )
     elif asq == "non_acute_positive":
         reasons.append("suicide risk screen (ASQ): positive, not acute")
@@ -181,7 +186,7 @@ def _make(
     )
 
 
-def load_texts(path=None) -> RecommendFile:
+def load_texts(path: Optional[Path] = None) -> RecommendFile:
     texts = load_recommendations(path)
     check_texts(texts)
     return texts

@@ -6,8 +6,8 @@ from typing import Any, Dict, Mapping
 
 from bot.dialog import SKIPPED
 
-from .content import Instrument
 from .questionnaire import Questionnaire
+from .schema import Instrument
 
 
 def score_instrument(
@@ -15,7 +15,7 @@ def score_instrument(
 ) -> Dict[str, Any]:
     items = screening.applicable_items(inst, answers)
     asked = bool(items)
-    values = {}
+    values: Dict[int, int] = {}
     complete = asked
     for n in items:
         value = screening.effective(answers, inst.key(n))
@@ -58,7 +58,13 @@ def score_instrument(
     }
 
 
-def _score_asq(inst: Instrument, answers, values, complete: bool, asked: bool) -> Dict[str, Any]:
+def _score_asq(
+    inst: Instrument,
+    answers: Mapping[str, Any],
+    values: Dict[int, int],
+    complete: bool,
+    asked: bool,
+) -> Dict[str, Any]:
     s = inst.scoring
     if not asked:
         return {
@@ -69,13 +75,15 @@ def _score_asq(inst: Instrument, answers, values, complete: bool, asked: bool) -
             "refused": False,
         }
     screen = [values.get(n) for n in s.screen_items]
-    raw = [answers.get(inst.key(n)) for n in s.screen_items + [s.acuity_item]]
+    acuity_item = s.acuity_item  # never None: the schema requires it for asq scoring
+    asked_items = s.screen_items + ([acuity_item] if acuity_item is not None else [])
+    raw = [answers.get(inst.key(n)) for n in asked_items]
     refused = any(v == 2 for v in values.values()) or SKIPPED in raw
     positive = any(v is not None and v > 0 for v in screen)
     if not positive:
         result = "negative"
     else:
-        acuity = values.get(s.acuity_item)
+        acuity = values.get(acuity_item) if acuity_item is not None else None
         result = "acute_positive" if acuity is not None and acuity > 0 else "non_acute_positive"
     return {
         "result": result,

@@ -9,6 +9,7 @@ from typing import Any, List, Mapping, Optional
 from bot.dialog import SKIPPED
 
 from .questionnaire import Questionnaire as Content
+from .schema import RecommendFile
 
 
 def _licensed_states() -> List[str]:
@@ -25,7 +26,7 @@ def status_of(content: Content, answers: Mapping[str, Any], licensed_states: Lis
 
 def save_screening(
     content: Content,
-    texts,
+    texts: RecommendFile,
     conversation_id: str,
     answers: Mapping[str, Any],
     consent_version: str,
@@ -153,9 +154,8 @@ def intake_summary(content: Content, screening_id: int, db_url: Optional[str] = 
             lines.append(f"  {inst.title}: {sc['total']} ({', '.join(flags)})")
     item9 = answers.get("phq9.9")
     if item9 is not None:
-        lines.append(
-            f"  PHQ-9 item 9 (thoughts of death or self-harm): {_answer_words(content, 'phq9.9', item9)}"
-        )
+        words = _answer_words(content, "phq9.9", item9)
+        lines.append(f"  PHQ-9 item 9 (thoughts of death or self-harm): {words}")
     lines += ["", "Fit answers:"]
     for q in content.fit.questions:
         value = answers.get(q.key)

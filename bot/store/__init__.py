@@ -14,7 +14,7 @@ import importlib.util
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from sqlalchemy import Column, DateTime, Integer, String, create_engine, event
 from sqlalchemy.engine import Engine
@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 from bot.config import database_url
 
-Base = declarative_base()
+# SQLAlchemy 1.4 builds the base class at run time, so mypy (without the sqlalchemy2-stubs
+# plugin) cannot see it: Any, so the model classes may derive from it.
+Base: Any = declarative_base()
 
 
 def utcnow() -> datetime:
@@ -71,7 +73,7 @@ def import_models() -> None:
 _import_models = import_models  # the former name
 
 
-_engines: dict = {}
+_engines: Dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
@@ -97,7 +99,7 @@ def engine(url: Optional[str] = None) -> Engine:
         return _engines[url]
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the action server write while tests and the console read.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import json
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import Text, TypeDecorator
 
-from bot.config import ROOT, settings
+from bot.config import GENERATE_KEY, ROOT, settings
 
 DEV_KEY_PATH = ROOT / "var" / "phi-dev.key"
 
@@ -25,19 +26,18 @@ class MissingKeyError(RuntimeError):
     """No usable encryption key; the message says what to set."""
 
 
-def _load_keys() -> list:
+def _load_keys() -> List[Fernet]:
     return [Fernet(k.encode()) for k in _key_texts()]
 
 
-def _key_texts() -> list:
+def _key_texts() -> List[str]:
     config = settings()  # PHI_ENCRYPTION_KEY and APP_ENV (one of development, staging, production)
     raw = config.phi_encryption_key
     if not raw:
         if config.app_env != "development":
             raise MissingKeyError(
                 "PHI_ENCRYPTION_KEY is not set. Outside development every screening, coverage "
-                "check and booking is encrypted with it: generate one with "
-                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` "
+                f"check and booking is encrypted with it: generate one with `{GENERATE_KEY}` "
                 "and put it in .env."
             )
         DEV_KEY_PATH.parent.mkdir(exist_ok=True)
@@ -91,8 +91,8 @@ class EncryptedJSON(TypeDecorator):
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: Optional[Any], dialect) -> Optional[str]:
+    def process_bind_param(self, value: Optional[Any], dialect: Dialect) -> Optional[str]:
         return None if value is None else encrypt(value)
 
-    def process_result_value(self, value: Optional[str], dialect) -> Optional[Any]:
+    def process_result_value(self, value: Optional[str], dialect: Dialect) -> Optional[Any]:
         return None if value is None else decrypt(value)

@@ -11,148 +11,54 @@ order. An empty value means "use the default", as in `.env.example`.
                       validate and print the settings, secrets masked; exit 2 when invalid
 
 A bad value raises `ConfigError` (a ValueError) naming the variable, e.g.
-"CLEARINGHOUSE_TIMEOUT must be a number of seconds, got 'abc'".
+"CLEARINGHOUSE_TIMEOUT must be a number of seconds, got 'abc'"; the parsers of single values
+are in `bot/config/parsers.py`.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import sys
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Tuple
-from urllib.parse import urlsplit
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from dotenv import load_dotenv
 
-ROOT = Path(__file__).resolve().parent.parent
+from .parsers import (
+    APP_ENVS,
+    ConfigError,
+    as_app_env,
+    as_code_prefix,
+    as_database_url,
+    as_email,
+    as_event_type,
+    as_flag,
+    as_http_url,
+    as_npi,
+    as_path,
+    as_port,
+    as_seconds,
+    as_text,
+    mask_url,
+    whole,
+)
+
+ROOT = Path(__file__).resolve().parents[2]  # the project folder, above bot/config/
 load_dotenv(ROOT / ".env")  # never overrides variables already set
 
-APP_ENVS = ("development", "staging", "production")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
-
-
-# --- parsers: (variable name, stripped non-empty text) -> value ------------------------------
-
-
-def _text(name: str, raw: str) -> str:
-    return raw
-
-
-def _path(name: str, raw: str) -> Path:
-    return Path(raw)
-
-
-def _port(name: str, raw: str) -> int:
-    if raw.isdigit() and 1 <= int(raw) <= 65535:
-        return int(raw)
-    raise ConfigError(f"{name} must be a port number (1-65535), got {raw!r}")
-
-
-def _whole(minimum: int, what: str) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise ConfigError(f"{name} must be {what}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _seconds(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
-    return value
-
-
-def _http_url(name: str, raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
-    return raw
-
-
-def _mask_url(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:***@host/db (also when malformed)"""
-    head, at, host = url.rpartition("@")
-    if not at:
-        return url
-    scheme, slashes, userinfo = head.partition("//")
-    if not slashes:
-        scheme, userinfo = "", head
-    if ":" not in userinfo:
-        return url
-    return f"{scheme}{slashes}{userinfo.split(':', 1)[0]}:***@{host}"
-
-
-def _database_url(name: str, raw: str) -> str:
-    if not re.match(r"^[A-Za-z][A-Za-z0-9+]*://", raw):
-        raise ConfigError(
-            f"{name} must be a database URL such as "
-            f"postgresql://user:password@host:5432/dbname, got {_mask_url(raw)!r}"
-        )
-    return raw
-
-
-def _app_env(name: str, raw: str) -> str:
-    if raw not in APP_ENVS:
-        raise ConfigError(f"{name} must be one of {', '.join(APP_ENVS)}, got {raw!r}")
-    return raw
-
-
-def _npi(name: str, raw: str) -> str:
-    if not re.fullmatch(r"\d{10}", raw):
-        raise ConfigError(f"{name} must be the program's 10-digit NPI, got {raw!r}")
-    return raw
-
-
-def _event_type(name: str, raw: str) -> int:
-    if not raw.isdigit():
-        raise ConfigError(f"{name} must be the numeric id of the Cal.com event type, got {raw!r}")
-    return int(raw)
-
-
-def _email(name: str, raw: str) -> str:
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", raw):
-        raise ConfigError(f"{name} must be an email address, got {raw!r}")
-    return raw
-
-
-def _code_prefix(name: str, raw: str) -> str:
-    # Codes are normalised by dropping everything but letters and digits (core.normalise_code),
-    # so a prefix with anything else could never be found again.
-    if not re.fullmatch(r"[A-Za-z0-9]{1,10}", raw):
-        raise ConfigError(f"{name} must be 1 to 10 letters or digits, got {raw!r}")
-    return raw
-
-
-def _flag(name: str, raw: str) -> bool:
-    value = raw.lower()
-    if value in ("true", "1", "yes", "on"):
-        return True
-    if value in ("false", "0", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+# How to make a PHI_ENCRYPTION_KEY, as start-up errors say it.
+GENERATE_KEY = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
 
 
 def _var(
     env: str,
     default: Any,
     doc: str,
-    parse: Callable[[str, str], Any] = _text,
+    parse: Callable[[str, str], Any] = as_text,
     secret: bool = False,
     blank_ok: bool = True,
 ) -> Any:
@@ -170,25 +76,25 @@ class Settings:
     rasa_auth_token: str = _var(
         "RASA_AUTH_TOKEN", "", "token for Rasa's HTTP API (generated on first run)", secret=True
     )
-    rasa_port: int = _var("RASA_PORT", 5005, "port of the Rasa server (REST + socket.io)", _port)
-    action_port: int = _var("ACTION_PORT", 5055, "port of the action server", _port)
+    rasa_port: int = _var("RASA_PORT", 5005, "port of the Rasa server (REST + socket.io)", as_port)
+    action_port: int = _var("ACTION_PORT", 5055, "port of the action server", as_port)
     rasa_cors: str = _var(
         "RASA_CORS", "*", "browser origins allowed for the chat widget ('*' for development only)"
     )
     web_port: int = _var(
-        "WEB_PORT", 8000, "port of the demo website (it also serves the .ics links)", _port
+        "WEB_PORT", 8000, "port of the demo website (it also serves the .ics links)", as_port
     )
     web_public_url: str = _var(
         "WEB_PUBLIC_URL",
         "",
         "public address of the website for .ics links; empty: http://localhost:$WEB_PORT",
-        _http_url,
+        as_http_url,
     )
     rasa_public_url: str = _var(
         "RASA_PUBLIC_URL",
         "",
         "Rasa URL the widget connects to; empty: http://localhost:$RASA_PORT",
-        _http_url,
+        as_http_url,
     )
     rasa_endpoints: str = _var(
         "RASA_ENDPOINTS",
@@ -204,7 +110,7 @@ class Settings:
         "TRACKER_DB_HOST", "127.0.0.1", "PostgreSQL host of the tracker store"
     )
     tracker_db_port: int = _var(
-        "TRACKER_DB_PORT", 5432, "PostgreSQL port of the tracker store", _port
+        "TRACKER_DB_PORT", 5432, "PostgreSQL port of the tracker store", as_port
     )
     tracker_db_name: str = _var(
         "TRACKER_DB_NAME", "test", "PostgreSQL database of the tracker store"
@@ -216,26 +122,26 @@ class Settings:
         "TRACKER_DB_PASSWORD", "", "PostgreSQL password of the tracker store", secret=True
     )
     redis_host: str = _var("REDIS_HOST", "127.0.0.1", "Redis host of the lock store")
-    redis_port: int = _var("REDIS_PORT", 6379, "Redis port of the lock store", _port)
+    redis_port: int = _var("REDIS_PORT", 6379, "Redis port of the lock store", as_port)
     redis_db: int = _var(
         "REDIS_DB",
         0,
         "Redis database number of the lock store",
-        _whole(0, "a database number (0 or more)"),
+        whole(0, "a database number (0 or more)"),
     )
 
     # --- App database, content, privacy ---
     database_url: str = _var(
-        "DATABASE_URL", "", "app database URL; empty: SQLite at var/app.db", _database_url
+        "DATABASE_URL", "", "app database URL; empty: SQLite at var/app.db", as_database_url
     )
     program_profile: Optional[Path] = _var(
         "PROGRAM_PROFILE",
         None,
         "the clinic's program profile; empty: bot/profile/program.yml",
-        _path,
+        as_path,
     )
     rasa_telemetry_enabled: bool = _var(
-        "RASA_TELEMETRY_ENABLED", False, "Rasa's telemetry (stays off)", _flag
+        "RASA_TELEMETRY_ENABLED", False, "Rasa's telemetry (stays off)", as_flag
     )
 
     # --- PHI encryption at rest (bot/store/crypto.py) ---
@@ -243,7 +149,7 @@ class Settings:
         "APP_ENV",
         "development",
         "development (a key is generated under var/), staging or production (key required)",
-        _app_env,
+        as_app_env,
         blank_ok=False,
     )
     phi_encryption_key: str = _var(
@@ -255,33 +161,33 @@ class Settings:
 
     # --- Insurance eligibility (bot/coverage/client.py) ---
     clearinghouse_url: str = _var(
-        "CLEARINGHOUSE_URL", "", "Stedi eligibility API; empty: the bundled sandbox", _http_url
+        "CLEARINGHOUSE_URL", "", "Stedi eligibility API; empty: the bundled sandbox", as_http_url
     )
     clearinghouse_sandbox_port: int = _var(
         "CLEARINGHOUSE_SANDBOX_PORT",
         8089,
         "port of the bundled sandbox when CLEARINGHOUSE_URL is empty",
-        _port,
+        as_port,
     )
     clearinghouse_api_key: str = _var(
         "CLEARINGHOUSE_API_KEY", "", "Stedi API key, sent as the Authorization header", secret=True
     )
-    provider_npi: str = _var("PROVIDER_NPI", "", "the program's 10-digit NPI", _npi)
+    provider_npi: str = _var("PROVIDER_NPI", "", "the program's 10-digit NPI", as_npi)
     provider_name: str = _var("PROVIDER_NAME", "", "the organisation name registered with the NPI")
     clearinghouse_timeout: float = _var(
-        "CLEARINGHOUSE_TIMEOUT", 10.0, "seconds to wait for one eligibility answer", _seconds
+        "CLEARINGHOUSE_TIMEOUT", 10.0, "seconds to wait for one eligibility answer", as_seconds
     )
     clearinghouse_max_concurrency: int = _var(
         "CLEARINGHOUSE_MAX_CONCURRENCY",
         5,
         "eligibility checks in flight at once per process",
-        _whole(1, "a whole number of at least 1"),
+        whole(1, "a whole number of at least 1"),
     )
     clearinghouse_retries: int = _var(
         "CLEARINGHOUSE_RETRIES",
         2,
         "retries after payer-unavailable, HTTP 429 or 5xx",
-        _whole(0, "a whole number (0 or more)"),
+        whole(0, "a whole number (0 or more)"),
     )
 
     # --- Scheduling intake assessments (bot/scheduling) ---
@@ -292,25 +198,25 @@ class Settings:
         "CALCOM_EVENT_TYPE_ID",
         None,
         "numeric id of the intake-assessment event type (required with a key)",
-        _event_type,
+        as_event_type,
     )
     calcom_base_url: str = _var(
         "CALCOM_BASE_URL",
         "https://api.cal.com",
         "Cal.com API, or a local stand-in (python -m stand_ins.calcom)",
-        _http_url,
+        as_http_url,
     )
     calcom_timeout: float = _var(
-        "CALCOM_TIMEOUT", 10.0, "seconds to wait for one Cal.com answer", _seconds
+        "CALCOM_TIMEOUT", 10.0, "seconds to wait for one Cal.com answer", as_seconds
     )
     calcom_fallback_email: str = _var(
         "CALCOM_FALLBACK_EMAIL",
         "",
         "attendee email sent to Cal.com when the person gave none",
-        _email,
+        as_email,
     )
     booking_code_prefix: str = _var(
-        "BOOKING_CODE_PREFIX", "IOP", "confirmation codes look like IOP-7KQ2M", _code_prefix
+        "BOOKING_CODE_PREFIX", "IOP", "confirmation codes look like IOP-7KQ2M", as_code_prefix
     )
 
     def __post_init__(self) -> None:
@@ -326,7 +232,7 @@ class Settings:
         return self.web_public_url or f"http://localhost:{self.web_port}"
 
     @property
-    def phi_keys(self) -> list:
+    def phi_keys(self) -> List[str]:
         """PHI_ENCRYPTION_KEY split for rotation (the first encrypts); empty when not set."""
         return [k.strip() for k in self.phi_encryption_key.split(",") if k.strip()]
 
@@ -340,7 +246,7 @@ class Settings:
             elif value is None or value == "":
                 shown = "(not set)"
             elif f.metadata["env"] == "DATABASE_URL":
-                shown = _mask_url(value)
+                shown = mask_url(value)
             elif isinstance(value, bool):
                 shown = str(value).lower()
             else:
@@ -361,7 +267,7 @@ def settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
 
 @lru_cache(maxsize=32)
 def _parse(values: Tuple[Optional[str], ...]) -> Settings:
-    kwargs = {}
+    kwargs: Dict[str, Any] = {}
     for f, raw in zip(fields(Settings), values, strict=True):
         meta = f.metadata
         text = (raw or "").strip()
@@ -383,7 +289,7 @@ def check(environ: Optional[Mapping[str, str]] = None) -> Settings:
         raise ConfigError(
             f"PHI_ENCRYPTION_KEY is not set and APP_ENV is {s.app_env}: outside development every "
             "screening, coverage check and booking is encrypted with it. Generate one with "
-            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+            f"`{GENERATE_KEY}`."
         )
     if s.phi_keys:
         from cryptography.fernet import Fernet
@@ -427,7 +333,3 @@ def main() -> int:
     print(s.describe())
     print("\nConfiguration is valid.")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,298 @@
+"""The schema of the program profile file (program.yml): one pydantic model per section.
+
+Unknown keys are errors (a typo is named, not silently ignored), and the validators check
+what a type cannot: plan types, time zones, intake hours, state codes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import TYPE_CHECKING, Any, Dict, List
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Extra, NonNegativeInt, PositiveInt, validator
+
+if TYPE_CHECKING:  # how pydantic types its own PositiveInt: an int to mypy
+    DayCount = int
+else:
+    from pydantic import conint
+
+    DayCount = conint(ge=1, le=7)
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid  # a mistyped key is an error, not silently ignored
+
+
+class ProgramFacts(_Strict):
+    name: str
+    phone: str
+    email: str
+    coordinator_hours: str
+
+
+class GroupFacts(_Strict):
+    cap: PositiveInt
+    typical_min: PositiveInt
+    typical_max: PositiveInt
+    never_above: PositiveInt
+
+    @validator("never_above")
+    def cap_within_limit(cls, never_above: int, values: Dict[str, Any]) -> int:
+        cap = values.get("cap")
+        if cap is not None and cap > never_above:
+            raise ValueError(f"cap ({cap}) is above never_above ({never_above})")
+        return never_above
+
+
+class ScheduleFacts(_Strict):
+    days_min: DayCount
+    days_max: DayCount
+    hours_per_day: PositiveInt
+    session_minutes_min: PositiveInt
+    session_minutes_max: PositiveInt
+    hours_per_week_min: PositiveInt
+    tracks: List[str]
+    weekend_groups: bool
+
+
+class Range(_Strict):
+    min: PositiveInt
+    max: PositiveInt
+
+    @validator("max")
+    def max_not_below_min(cls, max_: int, values: Dict[str, Any]) -> int:
+        if "min" in values and max_ < values["min"]:
+            raise ValueError(f"max ({max_}) is below min ({values['min']})")
+        return max_
+
+
+class RatioFacts(_Strict):
+    group_clients_per_clinician: PositiveInt
+    individual_caseload_per_therapist: PositiveInt
+    mat_clients_per_prescriber: PositiveInt
+
+
+class CostFacts(_Strict):
+    min_usd: PositiveInt
+    max_usd: PositiveInt
+
+
+# How the assistant handles each plan type: check it in real time, hand it to a
+# coordinator, or explain kindly that the program is not in network.
+PLAN_TYPES = ("ppo", "hmo", "epo", "pos", "medicaid", "medicare")
+PLAN_HANDLING = ("verify", "coordinator", "not_accepted")
+US_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "PR",
+]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class InsuranceFacts(_Strict):
+    ppo_covers: List[str]
+    plans: Dict[str, str]
+
+    @validator("plans")
+    def every_plan_type_handled(cls, plans: Dict[str, str]) -> Dict[str, str]:
+        for plan, handling in plans.items():
+            if plan not in PLAN_TYPES:
+                raise ValueError(
+                    f"unknown plan type '{plan}' (expected one of {', '.join(PLAN_TYPES)})"
+                )
+            if handling not in PLAN_HANDLING:
+                raise ValueError(f"{plan}: '{handling}' is not one of {', '.join(PLAN_HANDLING)}")
+        missing = [p for p in PLAN_TYPES if p not in plans]
+        if missing:
+            raise ValueError(f"missing plan type(s) {', '.join(missing)}")
+        return plans
+
+
+class IntakeFacts(_Strict):
+    """When intake assessments can be booked with the built-in scheduler."""
+
+    time_zone: str
+    slot_minutes: PositiveInt
+    buffer_minutes: NonNegativeInt
+    min_lead_hours: NonNegativeInt
+    horizon_days: PositiveInt
+    # Per weekday, a list of "HH:MM-HH:MM" windows in the program's time zone.
+    hours: Dict[str, List[str]]
+    holidays: List[date] = []
+    assessment: str  # what happens in the assessment
+    join: str  # how to join it
+
+    @validator("time_zone")
+    def known_time_zone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{tz}'") from None
+        return tz
+
+    @validator("hours")
+    def windows_are_valid(cls, hours: Dict[str, List[str]]) -> Dict[str, List[str]]:
+        for day, windows in hours.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday '{day}' (expected {', '.join(WEEKDAYS)})")
+            for window in windows:
+                try:
+                    start, end = (time.fromisoformat(t.strip()) for t in window.split("-"))
+                except ValueError:
+                    raise ValueError(f"{day}: '{window}' is not HH:MM-HH:MM") from None
+                if end <= start:
+                    raise ValueError(f"{day}: '{window}' ends before it starts")
+        return hours
+
+
+class PetFacts(_Strict):
+    welcome: str
+
+
+class CoupleFacts(_Strict):
+    joining: str
+    # The clinic's confidentiality policy between partners (what stays private from the
+    # other partner, and the couples therapist's "no secrets" rule); the clinic sets it.
+    confidentiality: str
+
+
+class TeamFacts(_Strict):
+    roles: List[str]
+    case_manager_reviews: str
+
+
+class ConditionFacts(_Strict):
+    """What the program treats, and concerns worked on in therapy; the clinic sets both."""
+
+    treated: List[str]
+    also_addressed: List[str]
+
+
+class TechnologyFacts(_Strict):
+    devices: List[str]
+
+
+class MissedSessionFacts(_Strict):
+    options: List[str]
+
+
+class SoberActivityFacts(_Strict):
+    list: List[str]
+
+
+class Facts(_Strict):
+    program: ProgramFacts
+    licensed_states: List[str]  # two-letter codes of the states where clients may live
+    groups: GroupFacts
+    schedule: ScheduleFacts
+    length_weeks: Range
+    ratios: RatioFacts
+    cost: CostFacts
+    insurance: InsuranceFacts
+    pets: PetFacts
+    couples: CoupleFacts
+    team: TeamFacts
+    conditions: ConditionFacts
+    technology: TechnologyFacts
+    missed_sessions: MissedSessionFacts
+    sober_activities: SoberActivityFacts
+    intake: IntakeFacts
+
+    @validator("licensed_states")
+    def states_are_codes(cls, states: List[str]) -> List[str]:
+        bad = [s for s in states if s not in US_STATES]
+        if bad:
+            raise ValueError(f"not a two-letter US state code: {', '.join(bad)}")
+        return states
+
+
+class Message(_Strict):
+    text: str
+    next: List[str] = []
+
+
+class Answer(Message):
+    title: str  # the button label that leads to this answer
+
+
+class Contact(_Strict):
+    text: str
+
+
+class Fallback(_Strict):
+    rephrase: str
+    give_up: str
+    did_you_mean: str
+
+
+class Crisis(_Strict):
+    lifeline_number: str
+    lifeline_chat_url: str
+    emergency_number: str
+    acute_text: str
+    acute_followup: str  # said when the urgent flag was recorded
+    acute_followup_unrecorded: str  # the same offer when the flag could not be recorded
+    concern_text: str
+    close_text: str  # "no" to the offer of a person: a gentle close that keeps 988 in sight
+
+
+class ProfileFile(_Strict):
+    facts: Facts
+    answers: Dict[str, Answer]
+    welcome: Message
+    out_of_scope: Message
+    support: Message  # reply to someone sharing a struggle (not a crisis)
+    fallback: Fallback
+    contact: Contact
+    crisis: Crisis
