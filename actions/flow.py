@@ -103,7 +103,7 @@ def _just_started(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
-        if event.get("event") == "action" and event.get("name") == ActionStartFlow.NAME:
+        if event.get("event") == "action" and event.get("name") in FLOW_STARTERS:
             return True
     return False
 
@@ -166,3 +166,7 @@ class ActionCrisisContact(ActionStartFlow):
     ) -> List[Dict[Text, Any]]:
         events = await super().run(dispatcher, tracker, domain)
         return [SlotSet("crisis_offer", False), *events]
+
+
+# Actions that start a flow: the message before them is a request, never an answer.
+FLOW_STARTERS = (ActionStartFlow.NAME, ActionCrisisContact.NAME)

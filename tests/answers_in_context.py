@@ -58,6 +58,8 @@ def answer_before(target: str, key: str, booking_code: Optional[str]) -> str:
         return "yes"  # item 5 follows a yes to items 1-4
     if target in ("auditc.2", "auditc.3") and key == "auditc.1":
         return "monthly or less"
+    if key == "auditc.2":
+        return "1 or 2"
     if target.startswith("coverage.patient_") and key == "coverage.relation":
         return "spouse"
     if target == "callback.times" and key == "booking.slot":

@@ -52,7 +52,9 @@ def test_ordinary_answers_as_first_messages_never_alarm(stack):
     messages = sorted({a["text"] for a in ANSWERS})
     hits = parallel(lambda t: got_any_safety_answer(say(stack, new_sender("ans"), t)), messages)
     alarmed = [t for t, hit in zip(messages, hits, strict=True) if hit]
-    assert alarmed == [], _report("safety answers to ordinary first messages", alarmed, len(messages))
+    assert alarmed == [], _report(
+        "safety answers to ordinary first messages", alarmed, len(messages)
+    )
 
 
 def test_ordinary_answers_inside_their_question_never_alarm(stack):
@@ -63,7 +65,9 @@ def test_ordinary_answers_inside_their_question_never_alarm(stack):
         return got_any_safety_answer(say(stack, place_at(stack, key), text))
 
     alarmed = [i for i, hit in zip(items, parallel(alarms, items), strict=True) if hit]
-    assert alarmed == [], _report("safety answers to ordinary answers in context", alarmed, len(items))
+    assert alarmed == [], _report(
+        "safety answers to ordinary answers in context", alarmed, len(items)
+    )
 
 
 def test_blind_crisis_messages_as_first_messages(stack):
@@ -75,7 +79,8 @@ def test_blind_crisis_messages_as_first_messages(stack):
 
 def test_blind_crisis_messages_inside_questions_of_every_flow(stack):
     items = [
-        (CRISIS_CONTEXTS[i % len(CRISIS_CONTEXTS)], c["text"]) for i, c in enumerate(BLIND["crisis"])
+        (CRISIS_CONTEXTS[i % len(CRISIS_CONTEXTS)], c["text"])
+        for i, c in enumerate(BLIND["crisis"])
     ]
 
     def answered(item):
@@ -83,7 +88,9 @@ def test_blind_crisis_messages_inside_questions_of_every_flow(stack):
         return got_crisis_answer(say(stack, place_at(stack, key), text))
 
     missed = [i for i, ok in zip(items, parallel(answered, items), strict=True) if not ok]
-    assert missed == [], _report("blind crisis messages missed inside a question", missed, len(items))
+    assert missed == [], _report(
+        "blind crisis messages missed inside a question", missed, len(items)
+    )
 
 
 def test_idioms_never_alarm(stack):

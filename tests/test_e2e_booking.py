@@ -116,9 +116,7 @@ def test_reschedule_then_cancel_in_later_conversations(stack):
     say(stack, again, "/reschedule_appointment")
     say(stack, again, code)
     said = say(stack, again, "(512) 555-0142")
-    assert "That booking was canceled" in texts(said)[0] and "/book_appointment" in buttons(
-        said[0]
-    )
+    assert "That booking was canceled" in texts(said)[0] and "/book_appointment" in buttons(said[0])
 
 
 def test_a_wrong_proof_finds_nothing(stack):

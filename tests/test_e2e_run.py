@@ -137,18 +137,9 @@ def serve(tmp_path):
                 running.popen.kill()
 
 
-def test_ctrl_c_stops_every_child(serve):
-    reply = serve.say("hi").json()
-    assert reply, "the started assistant answers"
-    children = children_of(serve.popen.pid)
-    assert len(children) == 4  # actions, rasa, website, clearinghouse sandbox
-    assert serve.stop() == 0
-    time.sleep(1)
-    assert [pid for pid in children if alive(pid)] == []
-    assert in_groups(set(children)) == []
-
-
 def test_a_killed_action_server_is_restarted_while_rasa_keeps_answering(serve):
+    """One start of `make run`'s supervisor (slow: kept to one): a killed child comes back
+    while the Rasa server keeps answering, then one Ctrl-C stops every child, no orphans."""
     children = children_of(serve.popen.pid)
     actions = next(pid for pid, args in children.items() if "rasa_sdk" in args)
     os.killpg(actions, signal.SIGKILL)
@@ -156,13 +147,16 @@ def test_a_killed_action_server_is_restarted_while_rasa_keeps_answering(serve):
     # At once, before the restart: the Rasa server is up and answers the crisis message.
     response = serve.say("I want to kill myself")
     assert response.status_code == 200, response.text
-    assert isinstance(response.json(), list)
+    from bot.profile import load_profile
+
+    # The crisis answer is the Rasa server's own response: no action server needed.
+    assert load_profile().crisis_text in [m.get("text") for m in response.json()]
 
     serve.wait_for(
         lambda line: line.startswith("action server exited (code -9); restarting in 1 s "),
         timeout=30,
     )
-    serve.wait_for(lambda line: line.startswith("action server is healthy again"), timeout=60)
+    serve.wait_for(lambda line: line.startswith("action server is healthy again"), timeout=75)
     health = httpx.get(f"http://127.0.0.1:{serve.env['ACTION_PORT']}/health", timeout=10)
     assert health.status_code == 200
     now = children_of(serve.popen.pid)

@@ -162,4 +162,6 @@ def test_the_crisis_answer_offers_a_person_and_a_clickable_lifeline(stack):
     messages = say(stack, new_sender(), "i'm going to kill myself")
     assert messages[0]["text"] == PROFILE.crisis_text
     assert "https://988lifeline.org" in messages[0]["text"]
-    assert messages[1]["buttons"][0]["payload"] == "/request_human"
+    # The offer of a person: "Yes, please" starts a call-back request.
+    assert messages[1]["text"] == PROFILE.crisis_followup
+    assert [b["payload"] for b in messages[1]["buttons"]] == ["/affirm", "/deny"]

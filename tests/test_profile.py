@@ -38,7 +38,7 @@ def test_answers_carry_the_seed_facts():
     assert "8 to 12 weeks" in p.answer("program_length")
     assert "$1,000 and $10,000" in p.answer("cost")
     assert all(n in p.answer("ratios") for n in ("10", "25", "35"))
-    assert "couples and family therapy" in p.answer("insurance")
+    assert "couples and family therapy" in p.answer("ppo_coverage")  # moved from insurance
     assert "emotional-support" in p.answer("pets")
     assert "different" in p.answer("couples") and "two locations" in p.answer("couples")
     assert "separate" in p.answer("couples_therapist")
@@ -115,3 +115,56 @@ def test_unreadable_file_is_reported(tmp_path):
         load_profile(bad)
     with pytest.raises(ProfileError, match="not found"):
         load_profile(tmp_path / "missing.yml")
+
+
+# --- the topics of issue #12 (item 6) -------------------------------------------------------
+
+
+def test_new_topics_answer_from_the_facts():
+    p = load_profile()
+    assert "60 to 90 minutes" in p.answer("session_length")
+    assert "about 3 hours" in p.answer("session_length")
+    assert p.answer("ppo_coverage").startswith("Usually, yes.")
+    assert "same level" in p.answer("ppo_coverage")
+    assert "couples and family therapy" in p.answer("ppo_coverage")
+    assert "case manager" in p.answer("progress_tracking")
+    assert "weekly" in p.answer("progress_tracking")
+    assert "self-esteem" in p.answer("conditions_treated")
+    assert "depression" in p.answer("conditions_treated")
+    assert "no-secrets" in p.answer("couples_confidentiality")
+    assert "written permission" in p.answer("couples_confidentiality")
+
+
+def test_ppo_answer_offers_the_check_after_answering():
+    p = load_profile()
+    assert p.data.answers["ppo_coverage"].next[0] == "check_insurance"
+    assert "check_insurance" in p.data.answers["epo_plans"].next
+
+
+def test_plan_answers_agree_with_how_each_plan_is_handled():
+    p = load_profile()
+    plans = p.facts.insurance.plans
+    assert plans["epo"] == "coordinator" and "coordinator" in p.answer("epo_plans")
+    insurance = p.answer("insurance")
+    for plan, handling in plans.items():
+        name = plan.upper() if len(plan) == 3 else plan.title()
+        assert name in insurance, plan
+        if handling == "not_accepted":
+            assert "can't accept" in insurance and name in insurance.split("can't accept")[1]
+        if handling == "coordinator":
+            assert "coordinator" in insurance
+
+
+def test_the_couples_policy_is_a_clinic_fact(raw):
+    raw["facts"]["couples"]["confidentiality"] = "the clinic's own policy applies"
+    assert "the clinic's own policy applies" in parse_profile(raw).answer(
+        "couples_confidentiality"
+    )
+    del raw["facts"]["couples"]["confidentiality"]
+    with pytest.raises(ProfileError, match=r"facts\.couples\.confidentiality"):
+        parse_profile(raw)
+
+
+def test_conditions_are_clinic_facts(raw):
+    raw["facts"]["conditions"]["treated"] = ["alcohol use", "depression"]
+    assert "alcohol use and depression" in parse_profile(raw).answer("conditions_treated")

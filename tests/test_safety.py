@@ -141,3 +141,67 @@ def test_a_bad_rule_is_named(tmp_path):
     )
     with pytest.raises(PatternError, match=r"acute\.suicidal\[0\]"):
         CrisisDetector(_write(tmp_path, text))
+
+
+# Round 5 (blind sets in tests/data/crisis_blind.yml and answers_blind.yml; measured with
+# scripts/crisis_eval_blind.py). Fresh sentences for each phenomenon the rules now cover.
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        # downers just taken, then a symptom felt now
+        (
+            "popped a few klonopin and drank half a bottle of vodka, now i feel really strange",
+            "overdose_medical",
+        ),
+        ("not sure how many oxys i took and everything is spinning", "overdose_medical"),
+        # letting oneself die by stopping what keeps one alive
+        ("quit taking my insulin, let nature take its course", "self_neglect"),
+        ("stopped going to dialysis on purpose, if it takes me it takes me", "self_neglect"),
+        ("my grandma refuses food and water and told the nurse she's ready to go", "self_neglect"),
+        # violence without the usual verbs
+        ("i'm going to ram his truck off the highway", "harm_to_others"),
+        ("got a machete last week and i'm going to make them sorry", "harm_to_others"),
+        # a threat told with "if I tell", and fear of staying put
+        (
+            "my stepdad said if i talk to anyone he'll hurt me, i'm afraid to sleep at home",
+            "danger_from_others",
+        ),
+        # spellings: "'s", "w/o", dropped g
+        ("tonight's the night, i've made up my mind", "suicidal"),
+        ("they'd all be better off w/o me", "suicidal"),
+        ("been thinkin about jumpin off the overpass", "suicidal"),
+    ],
+)
+def test_round5_acute_phenomena(detector, text, reason):
+    detection = detector.detect(text)
+    assert detection is not None and detection.level == ACUTE, detection
+    assert detection.reason == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my last day of school is in june so mornings work after that",
+        "it's my last night in this apartment before the move",
+        "i'm a nurse and we treat overdoses all the time, i need help for my own drinking",
+        "i've been taking too much kratom lately",
+        "about to kill this run",
+        "whenever i take my xanax i feel kind of heavy",
+        "i take seroquel at night and i'm so sleepy in the morning",
+        "i stopped eating sugar on purpose",
+        "i hate my boss, i want to make him regret firing me by doing well",
+        "i'm drinking lots of water and staying in bed till it's over",
+        "i've been off my meds for a month and i'm ready to go",
+        # a past withdrawal seizure is medical history (the fit.withdrawal_seizures answer)
+        "i had a seizure the last time i came off benzos",
+        "had the dts once, about ten years ago",
+        "had 2 seizures years ago when i detoxed at home",
+    ],
+)
+def test_round5_ordinary_answers_do_not_trigger(detector, text):
+    assert detector.detect(text) is None
+
+
+def test_a_seizure_happening_now_is_still_acute(detector):
+    detection = detector.detect("i just had a seizure, i stopped drinking two days ago")
+    assert detection is not None and detection.level == ACUTE

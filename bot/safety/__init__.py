@@ -16,10 +16,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import spacy
+from spacy.language import Language
 from spacy.matcher import Matcher
+from spacy.tokens import Doc
 
 from bot.content import ContentError, read_yaml
 
@@ -49,7 +51,7 @@ class Detection:
     matched: str  # the matched words, for tests and tuning (not logged)
 
 
-def _compile(rule: Any, where: str, lemma) -> List[Dict[str, Any]]:
+def _compile(rule: Any, where: str, lemma: Callable[[str], str]) -> List[Dict[str, Any]]:
     """A rule is a spaCy token-pattern list, or a string shorthand:
     words are matched on their lemma ("kill myself" also finds "killed myself"),
     `a|b` is a choice of single words, `=word` matches the exact lowercase text, `~` is one
@@ -119,7 +121,7 @@ class CrisisDetector:
             text = pattern.sub(replacement, text)
         return text
 
-    def _spans(self, group: str, doc) -> List[Tuple[str, int, int]]:
+    def _spans(self, group: str, doc: Doc) -> List[Tuple[str, int, int]]:
         matcher = self.matchers[group]
         return [(self.nlp.vocab.strings[mid], s, e) for mid, s, e in matcher(doc)]
 
@@ -136,7 +138,7 @@ class CrisisDetector:
         mitigated = bool(vetoes) or bool(self._spans("downgrade", doc))
         return Assessment(self._detect(doc, vetoes), mitigated)
 
-    def _detect(self, doc, vetoes) -> Optional[Detection]:
+    def _detect(self, doc: Doc, vetoes: List[Tuple[str, int, int]]) -> Optional[Detection]:
 
         def vetoed(start: int, end: int) -> bool:
             return any(s < end and start < e for _, s, e in vetoes)
@@ -158,7 +160,7 @@ class CrisisDetector:
         return None
 
 
-def _pipeline():
+def _pipeline() -> Language:
     """Blank English, sentences, and lookup lemmas from spacy-lookups-data (offline).
 
     Text is lowercased first, so lemmas are lowercase; a word missing from the tables
@@ -166,7 +168,9 @@ def _pipeline():
     """
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize()
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    # Lookup mode needs no training examples; the tables come from spacy-lookups-data.
+    lemmatizer.initialize(get_examples=lambda: [])
     return nlp
 
 
