@@ -61,7 +61,7 @@ validate: $(STAMP) ## Check the profile and the training data
 	$(PY) scripts/check_crisis_text.py
 	$(RASA) data validate --fail-on-warnings --domain domain.yml --data data
 
-nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 threshold
+nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 threshold or an intent under the floor
 	$(RASA) test nlu --nlu tests/nlu/heldout_nlu.yml --model $(MODEL) --out results/nlu
 	$(PY) scripts/check_f1.py results/nlu/intent_report.json
 

@@ -157,9 +157,7 @@ def test_plan_answers_agree_with_how_each_plan_is_handled():
 
 def test_the_couples_policy_is_a_clinic_fact(raw):
     raw["facts"]["couples"]["confidentiality"] = "the clinic's own policy applies"
-    assert "the clinic's own policy applies" in parse_profile(raw).answer(
-        "couples_confidentiality"
-    )
+    assert "the clinic's own policy applies" in parse_profile(raw).answer("couples_confidentiality")
     del raw["facts"]["couples"]["confidentiality"]
     with pytest.raises(ProfileError, match=r"facts\.couples\.confidentiality"):
         parse_profile(raw)

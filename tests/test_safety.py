@@ -205,3 +205,18 @@ def test_round5_ordinary_answers_do_not_trigger(detector, text):
 def test_a_seizure_happening_now_is_still_acute(detector):
     detection = detector.detect("i just had a seizure, i stopped drinking two days ago")
     assert detection is not None and detection.level == ACUTE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do you treat self-esteem issues",
+        "do you accept self-pay",
+        "what happens if I self-pay",
+        "my history of self-doubt",
+        "My plan is a PPO from my employer",
+        "a working mom who cant leave home for rehab",
+    ],
+)
+def test_program_questions_with_alarm_words_are_not_safety_mentions(text):
+    assert default_detector().detect(text) is None
