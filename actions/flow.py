@@ -134,8 +134,8 @@ class ValidateIntakeForm(FormValidationAction):
                 events = respond(
                     dispatcher, tracker.sender_id, decision.level, reason, say_crisis_text=True
                 )
-                offered = any(e.get("name") == "crisis_offer" for e in events)
-                return {"intake_answer": DONE, "crisis_offer": True if offered else None}
+                # The crisis answer's slots (the offer of a person) travel with the form's.
+                return {"intake_answer": DONE, **{e["name"]: e["value"] for e in events}}
         intent, confidence = _intent(tracker)
         turn = await asyncio.to_thread(engine().handle, str(value or ""), intent, confidence, ctx)
         say(dispatcher, turn.say)

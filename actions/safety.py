@@ -56,8 +56,9 @@ def respond(
             priority=PRIORITY_CRISIS if acute else PRIORITY_CONCERN,
         )
         flagged = True
-    except Exception:  # the database may be down: the person still gets an answer
-        log.exception("crisis escalation could not be recorded (reason=%s)", reason[:64])
+    except Exception as exc:  # the database may be down: the person still gets an answer
+        # The error's class only: a database error's text can carry the row's values.
+        log.error("crisis escalation not recorded (%s, reason=%s)", type(exc).__name__, reason[:64])
         flagged = False
     if not acute:
         dispatcher.utter_message(text=p.concern_text, buttons=[PERSON_BUTTON])

@@ -43,7 +43,9 @@ def test_yes_after_the_crisis_offer_takes_a_call_back_request(stack):
     said = texts(say(stack, sender, "512-555-0142"))
     assert any("good time" in t for t in said), said
     said = texts(say(stack, sender, "as soon as possible"))
-    assert any("passed this to our intake team" in t for t in said), said
+    assert any("saved your request for our intake team and marked it urgent" in t for t in said), (
+        said
+    )
     db_url = stack.env["DATABASE_URL"]
     [callback] = _callbacks(sender, db_url)
     assert callback.contact["phone"] == "+15125550142"

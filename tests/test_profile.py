@@ -38,7 +38,6 @@ def test_answers_carry_the_seed_facts():
     assert "8 to 12 weeks" in p.answer("program_length")
     assert "$1,000 and $10,000" in p.answer("cost")
     assert all(n in p.answer("ratios") for n in ("10", "25", "35"))
-    assert "couples and family therapy" in p.answer("ppo_coverage")  # moved from insurance
     assert "emotional-support" in p.answer("pets")
     assert "different" in p.answer("couples") and "two locations" in p.answer("couples")
     assert "separate" in p.answer("couples_therapist")

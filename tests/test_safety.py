@@ -87,6 +87,30 @@ def test_acute_examples(detector, text, reason):
         "my phone is about to die",
         "can you shoot me an email with the schedule",
         "I need to cut back on drinking",
+        # round 5 (blind): ordinary answers the rules once misread
+        "my last day of school is in june so mornings work after that",
+        "it's my last night in this apartment before the move",
+        "i'm a nurse and we treat overdoses all the time, i need help for my own drinking",
+        "i've been taking too much kratom lately",
+        "about to kill this run",
+        "whenever i take my xanax i feel kind of heavy",
+        "i take seroquel at night and i'm so sleepy in the morning",
+        "i stopped eating sugar on purpose",
+        "i hate my boss, i want to make him regret firing me by doing well",
+        "i'm drinking lots of water and staying in bed till it's over",
+        "i've been off my meds for a month and i'm ready to go",
+        # a past withdrawal seizure is medical history (the fit.withdrawal_seizures answer)
+        "i had a seizure the last time i came off benzos",
+        "had the dts once, about ten years ago",
+        "had 2 seizures years ago when i detoxed at home",
+        # program questions that share a word with the safety rules
+        "do you treat self-esteem issues",
+        "do you accept self-pay",
+        "what happens if I self-pay",
+        "my history of self-doubt",
+        "My plan is a PPO from my employer",
+        "a working mom who cant leave home for rehab",
+        "just killing time in the parking lot",
     ],
 )
 def test_idioms_and_clinical_talk_do_not_trigger(detector, text):
@@ -178,45 +202,6 @@ def test_round5_acute_phenomena(detector, text, reason):
     assert detection.reason == reason
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "my last day of school is in june so mornings work after that",
-        "it's my last night in this apartment before the move",
-        "i'm a nurse and we treat overdoses all the time, i need help for my own drinking",
-        "i've been taking too much kratom lately",
-        "about to kill this run",
-        "whenever i take my xanax i feel kind of heavy",
-        "i take seroquel at night and i'm so sleepy in the morning",
-        "i stopped eating sugar on purpose",
-        "i hate my boss, i want to make him regret firing me by doing well",
-        "i'm drinking lots of water and staying in bed till it's over",
-        "i've been off my meds for a month and i'm ready to go",
-        # a past withdrawal seizure is medical history (the fit.withdrawal_seizures answer)
-        "i had a seizure the last time i came off benzos",
-        "had the dts once, about ten years ago",
-        "had 2 seizures years ago when i detoxed at home",
-    ],
-)
-def test_round5_ordinary_answers_do_not_trigger(detector, text):
-    assert detector.detect(text) is None
-
-
 def test_a_seizure_happening_now_is_still_acute(detector):
     detection = detector.detect("i just had a seizure, i stopped drinking two days ago")
     assert detection is not None and detection.level == ACUTE
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "do you treat self-esteem issues",
-        "do you accept self-pay",
-        "what happens if I self-pay",
-        "my history of self-doubt",
-        "My plan is a PPO from my employer",
-        "a working mom who cant leave home for rehab",
-    ],
-)
-def test_program_questions_with_alarm_words_are_not_safety_mentions(text):
-    assert default_detector().detect(text) is None

@@ -24,7 +24,7 @@ class CallbackFlow(Flow):
         crisis = ctx.profile.crisis
         return [
             Reply(
-                "I'll take a way to reach you so someone from our team can get in touch. "
+                "I'll take a way to reach you and save it for our intake team. "
                 f"If you're in danger right now, please call {crisis.emergency_number}, or "
                 f"call or text {crisis.lifeline_number} any time."
             )
@@ -85,8 +85,10 @@ class CallbackFlow(Flow):
         program, crisis = ctx.profile.facts.program, ctx.profile.crisis
         return [
             Reply(
-                "Thank you. I've passed this to our intake team as urgent; they will reach "
-                f"out ({program.coordinator_hours}). If you need someone sooner, call "
+                # Only what the code keeps: the request is stored and marked urgent. How fast
+                # someone calls depends on people, so no time is promised.
+                "Thank you. I've saved your request for our intake team and marked it urgent "
+                f"(they work {program.coordinator_hours}). If you need someone sooner, call "
                 f"{program.phone}. If you're in danger, call {crisis.emergency_number}, or "
                 f"call or text {crisis.lifeline_number} any time."
             )

@@ -127,9 +127,9 @@ class Engine:
         return (q, draft.failures) if q else None
 
     def understands(self, text: str, ctx: Context) -> bool:
-        """Whether the waiting question would take `text` as its answer. Nothing is stored.
-        A free-text question (a name, a good time) takes almost anything, so there only
-        the question's own parser being strict counts: not here."""
+        """Whether the waiting question would take `text` as its answer; nothing is stored.
+        A free-text question (a name, a good time) takes almost any words, so it never
+        counts as understanding them."""
         draft = self._latest(ctx, None, ("active",))
         if draft is None:
             return False
@@ -138,10 +138,7 @@ class Engine:
         if question is None or question.free_text:
             return False
         try:
-            if question.key == consent.QUESTION_KEY:
-                consent.parse(text.strip())
-            else:
-                flow.parse(question, text.strip(), copy.deepcopy(draft.state), ctx)
+            _read(flow, question, text.strip(), copy.deepcopy(draft.state), ctx)
         except NotUnderstood as exc:
             return not exc.counts_as_failure  # "which of these insurers?" is an answer
         return True
@@ -164,11 +161,7 @@ class Engine:
             if turn:
                 return turn
         try:
-            value = (
-                consent.parse(clean)
-                if question.key == consent.QUESTION_KEY
-                else flow.parse(question, clean, state, ctx)
-            )
+            value = _read(flow, question, clean, state, ctx)
         except NotUnderstood as exc:
             # Not an answer: maybe a person wanted, a wish to stop, a skip, or a question about
             # the program. (An answer always counts as an answer: "me" is not a request.)
@@ -319,6 +312,13 @@ class Engine:
         """The flow this conversation paused most recently, to resume on "continue"."""
         draft = self._latest(ctx, None, ("paused", "active"))
         return draft.flow if draft else None
+
+
+def _read(flow: Flow, question: Question, text: str, state: dict, ctx: Context) -> Any:
+    """The answer's value: the consent question is the engine's, every other the flow's."""
+    if question.key == consent.QUESTION_KEY:
+        return consent.parse(text)
+    return flow.parse(question, text, state, ctx)
 
 
 def _explanation(reason: str, question: Question, exc: NotUnderstood, failures: int) -> str:
