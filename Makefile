@@ -16,7 +16,7 @@ export TRACKER_SQLITE_PATH ?= var/tracker.db
 WIDGET_VENDOR := web/static/vendor/socket.io.min.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help run test lint format migrate unit e2e browser validate nlu-test core-test bench lock clean web
+.PHONY: help run test lint format migrate unit e2e browser validate nlu-test faq-test core-test bench lock clean web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ help: ## List the targets
 run: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) ## Start the assistant (website 8000, Rasa 5005, actions 5055); Ctrl-C stops all
 	$(PY) scripts/serve.py
 
-test: $(STAMP) .env $(MODEL) lint validate unit e2e nlu-test core-test ## The whole suite (CI runs this)
+test: $(STAMP) .env $(MODEL) lint validate unit e2e nlu-test faq-test core-test ## The whole suite (CI runs this)
 
 lint: $(STAMP) ## Lint, format check and types (ruff, mypy; settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
@@ -64,6 +64,9 @@ validate: $(STAMP) ## Check the profile and the training data
 nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 threshold or an intent under the floor
 	$(RASA) test nlu --nlu tests/nlu/heldout_nlu.yml --model $(MODEL) --out results/nlu
 	$(PY) scripts/check_f1.py results/nlu/intent_report.json
+
+faq-test: $(STAMP) $(MODEL) ## Blind FAQ questions: wrong-topic answers and correct answers within the gate
+	$(PY) scripts/faq_eval.py --gate
 
 core-test: $(STAMP) $(MODEL) ## Test stories through the trained model
 	$(RASA) test core --stories tests/stories --model $(MODEL) --out results/core --fail-on-prediction-errors

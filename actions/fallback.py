@@ -10,19 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import PERSON_BUTTON, profile
-from bot.dialog import faq_topic
-from bot.profile import TOPICS
-
-# Labels for intents that are not FAQ topics.
-LABELS = {
-    "greet": "Saying hello",
-    "goodbye": "Saying goodbye",
-    "thanks": "Saying thanks",
-    "bot_challenge": "Asking whether I'm a bot",
-    "request_human": "Talking to a person",
-    "affirm": "Yes",
-    "deny": "No",
-}
+from actions.faq import answer_or_ask
 
 
 class ActionDefaultAskAffirmation(Action):
@@ -32,19 +20,8 @@ class ActionDefaultAskAffirmation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        p = profile()
-        ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
-        guesses = []
-        for intent in ranking:
-            topic = faq_topic(intent)
-            if topic in TOPICS:
-                guesses.append({"title": p.title(topic), "payload": f"/{intent}"})
-            elif intent in LABELS:
-                guesses.append({"title": LABELS[intent], "payload": f"/{intent}"})
-            if len(guesses) == 2:
-                break
-        options = guesses + [PERSON_BUTTON, {"title": "Something else", "payload": "/out_of_scope"}]
-        dispatcher.utter_message(text=p.fallback.did_you_mean, buttons=options)
+        # Two questions in one message, or a follow-up, can still be answered; else ask.
+        answer_or_ask(dispatcher, tracker)
         return []
 
 

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import buttons, profile
+from actions.common import PERSON_BUTTON, buttons, profile
 from bot.dialog import faq_topic
-from bot.profile import TOPICS
+from bot.faq import answer_topic, choose
+from bot.profile import PLAN_TOPICS, TOPICS
+
+# Labels for intents that are not FAQ topics.
+LABELS = {
+    "greet": "Saying hello",
+    "goodbye": "Saying goodbye",
+    "thanks": "Saying thanks",
+    "bot_challenge": "Asking whether I'm a bot",
+    "request_human": "Talking to a person",
+    "affirm": "Yes",
+    "deny": "No",
+}
 
 
 class ActionAnswerFaq(Action):
@@ -21,16 +33,57 @@ class ActionAnswerFaq(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        topic = faq_topic((tracker.latest_message.get("intent") or {}).get("name"))
-        p = profile()
-        if topic not in TOPICS:
+        answer_or_ask(dispatcher, tracker)
+        return []
+
+
+def answer_or_ask(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Answer the topic(s) asked (bot.faq.choose), or ask "Did you mean …?" when unsure."""
+    latest = tracker.latest_message
+    ranking = latest.get("intent_ranking") or [latest.get("intent") or {}]
+    topics = choose(ranking, latest.get("text") or "", previous_topic(tracker))
+    if not topics:
+        ask_did_you_mean(dispatcher, tracker)
+        return
+    p = profile()
+    for i, topic in enumerate(topics):
+        last = i == len(topics) - 1
+        if topic not in TOPICS and topic not in PLAN_TOPICS:
             # Never invent an answer: say what we can help with instead.
             dispatcher.utter_message(
                 text=p.out_of_scope_text, buttons=buttons(p.message_next("out_of_scope"))
             )
-            return []
-        dispatcher.utter_message(text=p.answer(topic), buttons=buttons(p.data.answers[topic].next))
-        return []
+            return
+        dispatcher.utter_message(
+            text=p.answer(topic), buttons=buttons(p.answer_next(topic)) if last else []
+        )
+
+
+def previous_topic(tracker: Tracker) -> Optional[str]:
+    """The topic of the person's message before this one, if it was a FAQ question."""
+    said = [e for e in tracker.events if e.get("event") == "user"]
+    if len(said) < 2:
+        return None
+    before = said[-2]
+    intent = ((before.get("parse_data") or {}).get("intent") or {}).get("name")
+    return answer_topic(faq_topic(intent), before.get("text") or "")
+
+
+def ask_did_you_mean(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """ "Did you mean …?" with the two likeliest readings, a person and "something else"."""
+    p = profile()
+    ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
+    guesses = []
+    for intent in ranking:
+        topic = faq_topic(intent)
+        if topic in TOPICS:
+            guesses.append({"title": p.title(topic), "payload": f"/{intent}"})
+        elif intent in LABELS:
+            guesses.append({"title": LABELS[intent], "payload": f"/{intent}"})
+        if len(guesses) == 2:
+            break
+    options = guesses + [PERSON_BUTTON, {"title": "Something else", "payload": "/out_of_scope"}]
+    dispatcher.utter_message(text=p.fallback.did_you_mean, buttons=options)
 
 
 class ProfileMessage(Action, ABC):

@@ -39,9 +39,56 @@ def test_faq_answer_comes_from_the_profile_with_next_step_buttons():
 
 def test_faq_action_never_invents_an_answer_for_an_unknown_intent():
     t = tracker("faq_group_size")
-    t.latest_message["intent"] = {"name": "faq_parking", "confidence": 0.9}
+    parking = {"name": "faq_parking", "confidence": 1.0}
+    t.latest_message.update(text="/faq_parking", intent=parking, intent_ranking=[parking])
     messages, _ = run(ActionAnswerFaq(), t)
     assert messages[0]["text"] == profile().out_of_scope_text
+
+
+def _asked(text, *ranking, events=()):
+    t = tracker("faq_group_size")
+    ranked = [{"name": name, "confidence": conf} for name, conf in ranking]
+    t.latest_message.update(text=text, intent=ranked[0], intent_ranking=ranked)
+    t.events = list(events)
+    messages, _ = run(ActionAnswerFaq(), t)
+    return [m["text"] for m in messages]
+
+
+def test_an_unsure_topic_is_asked_about_not_answered():
+    # 0.62 is below the answering rule: a neighbouring topic's answer would be a guess.
+    texts = _asked("how many staff per group", ("faq_group_size", 0.62), ("faq_ratios", 0.3))
+    assert texts == [profile().fallback.did_you_mean]
+
+
+def test_the_second_opinion_vetoes_a_confident_classifier():
+    # The classifier is sure, but the question is plainly about pets: ask, don't answer cost.
+    texts = _asked("can my dog be on camera during group", ("faq_cost", 0.97), ("faq_pets", 0.02))
+    assert texts == [profile().fallback.did_you_mean]
+
+
+def test_two_questions_in_one_message_get_both_answers():
+    texts = _asked(
+        "how much does it cost and do you take medicare?",
+        ("faq_cost", 0.55),
+        ("faq_insurance", 0.4),
+    )
+    assert texts == [profile().answer("cost"), profile().answer("medicare")]
+
+
+def test_a_follow_up_uses_the_previous_answer():
+    before = {
+        "event": "user",
+        "text": "do you take medicare?",
+        "parse_data": {"intent": {"name": "faq_insurance", "confidence": 0.95}},
+    }
+    now = {"event": "user", "text": "what about medicaid"}
+    texts = _asked(
+        "what about medicaid", ("faq_cost", 0.4), ("faq_insurance", 0.3), events=[before, now]
+    )
+    assert texts == [profile().answer("medicaid")]
+    # The same words with no insurance question before are asked about.
+    texts = _asked("what about medicaid", ("faq_cost", 0.4), ("faq_insurance", 0.3))
+    assert texts != [profile().answer("medicaid")]
 
 
 def test_greeting_and_out_of_scope_offer_a_person():

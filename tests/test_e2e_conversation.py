@@ -22,9 +22,11 @@ def test_faq_question_is_answered_from_the_profile(stack):
     "question, topic",
     [
         ("can my dog be in the room with me during sessions", "pets"),
-        ("how much does it cost without insurance", "cost"),
+        ("how much does it cost without insurance", "self_pay"),
         ("can me and my husband do the program together", "couples"),
-        ("do you take ppo insurance", "insurance"),
+        ("do you take ppo insurance", "ppo_coverage"),
+        ("do you take medicare?", "medicare"),
+        ("is the program lgbtq friendly?", "lgbtq"),
         ("how many days a week is it", "schedule"),
         ("who are the therapists", "team"),
     ],

@@ -8,6 +8,8 @@ import yaml
 from bot.profile import (
     DEFAULT_PATH,
     MAX_BUBBLE_WORDS,
+    PLAN_NAMES,
+    PLAN_TOPICS,
     TOPICS,
     ProfileError,
     load_profile,
@@ -146,12 +148,34 @@ def test_plan_answers_agree_with_how_each_plan_is_handled():
     assert plans["epo"] == "coordinator" and "coordinator" in p.answer("epo_plans")
     insurance = p.answer("insurance")
     for plan, handling in plans.items():
-        name = plan.upper() if len(plan) == 3 else plan.title()
+        name = PLAN_NAMES[plan]
         assert name in insurance, plan
         if handling == "not_accepted":
             assert "can't accept" in insurance and name in insurance.split("can't accept")[1]
         if handling == "coordinator":
             assert "coordinator" in insurance
+    # "Do you take Medicare?" is answered from the same handling as the insurance check.
+    for topic, plan in PLAN_TOPICS.items():
+        answer = p.answer(topic)
+        assert PLAN_NAMES[plan] in answer, topic
+        expected = {"verify": "we work with", "coordinator": "coordinator checks"}.get(
+            plans[plan], "can't accept"
+        )
+        assert expected in answer.lower(), topic
+
+
+def test_plan_answers_follow_the_profile(raw):
+    raw["facts"]["insurance"]["plans"]["medicare"] = "verify"
+    assert "we work with Medicare plans" in parse_profile(raw).answer("medicare")
+
+
+def test_an_unfilled_topic_is_answered_honestly_not_guessed(raw):
+    raw["answers"]["cost"]["text"] = None
+    p = parse_profile(raw)
+    assert not p.knows("cost")
+    assert p.answer("cost").startswith("I don't have that detail")
+    assert p.answer_next("cost") == ["person"]
+    assert p.knows("language") is False  # the sample clinic leaves languages to coordinators
 
 
 def test_the_couples_policy_is_a_clinic_fact(raw):

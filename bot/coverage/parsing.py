@@ -11,7 +11,17 @@ from bot.dialog import NotUnderstood
 
 from .payers import Payer, match_payer  # noqa: F401  (re-exported)
 
-PLAN_TYPES = ("ppo", "hmo", "epo", "pos", "medicaid", "medicare", "not_sure", "self_pay")
+PLAN_TYPES = (
+    "ppo",
+    "hmo",
+    "epo",
+    "pos",
+    "medicaid",
+    "medicare",
+    "tricare",
+    "not_sure",
+    "self_pay",
+)
 RELATIONS = ("self", "spouse", "child")
 
 
@@ -25,6 +35,49 @@ def _has(text: str, *patterns: str) -> bool:
 
 
 # --- plan type ----------------------------------------------------------------------------
+
+# How people name each plan type, most specific first ("Medicare Advantage PPO" is Medicare;
+# state Medicaid programs of the licensed states go by their own names).
+PLAN_PATTERNS = (
+    ("medicare", (r"medicare( advantage)?", r"medigap")),
+    (
+        "medicaid",
+        (
+            r"medicaid",
+            r"medi cal",
+            r"chip",
+            r"soonercare",
+            r"star( plus| kids)?",
+            r"healthy louisiana",
+            r"arkids",
+            r"centennial care",
+            r"health first colorado",
+            r"state (insurance|health ?(insurance|plan|coverage))",
+        ),
+    ),
+    (
+        "tricare",
+        (
+            r"tri ?care",
+            r"champ ?va",
+            r"military (insurance|health ?(insurance|plan|coverage)|coverage)",
+            r"va (insurance|benefits|health ?care|coverage|community care)",
+        ),
+    ),
+    ("ppo", (r"ppos?", r"preferred provider( organi[sz]ation)?")),
+    ("hmo", (r"hmos?", r"health maintenance( organi[sz]ation)?")),
+    ("epo", (r"epos?", r"exclusive provider( organi[sz]ation)?")),
+    ("pos", (r"pos", r"point of service")),
+)
+
+
+def mentioned_plan(text: str) -> Optional[str]:
+    """The plan type a message names ("do you take medicare?" -> "medicare"), or None."""
+    t = _clean(text).lower().replace("-", " ")
+    for code, patterns in PLAN_PATTERNS:
+        if _has(t, *patterns):
+            return code
+    return None
 
 
 def parse_plan_type(text: str) -> str:
@@ -47,29 +100,9 @@ def parse_plan_type(text: str) -> str:
         r"private pay",
     ):
         return "self_pay"
-    if _has(t, r"medicare( advantage)?", r"medigap"):
-        return "medicare"
-    if _has(
-        t,
-        r"medicaid",
-        r"medi cal",
-        r"chip",
-        r"soonercare",
-        r"star( plus| kids)?",
-        r"healthy louisiana",
-        r"arkids",
-        r"centennial care",
-        r"health first colorado",
-    ):
-        return "medicaid"
-    for code, patterns in (
-        ("ppo", (r"ppo", r"preferred provider( organi[sz]ation)?")),
-        ("hmo", (r"hmo", r"health maintenance( organi[sz]ation)?")),
-        ("epo", (r"epo", r"exclusive provider( organi[sz]ation)?")),
-        ("pos", (r"pos", r"point of service")),
-    ):
-        if _has(t, *patterns):
-            return code
+    plan = mentioned_plan(t)
+    if plan:
+        return plan
     if _has(
         t,
         r"not sure",

@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from bot import consent
 from bot.dialog import PERSON, SKIPPED, NotUnderstood, Option, Question, Reply, faq_topic
+from bot.faq import agrees, answer_topic
 from bot.flows.models import FlowDraft
 from bot.handoff import PRIORITY_REQUEST, escalate
-from bot.profile import Profile
+from bot.profile import PLAN_TOPICS, TOPICS, Profile
 from bot.store import session
 
 SKIP = Option("Skip this question", "Skip this question")
@@ -236,8 +237,13 @@ class Engine:
             )
         if clean == SKIP.value and question.skippable and failures >= MAX_FAILURES:
             return self._advance(flow, draft_id, state, 0, flow.skip(question, state, ctx), ctx)
-        topic = faq_topic(intent)
-        if topic and confidence >= FAQ_CONFIDENCE and topic in ctx.profile.answers:
+        topic = answer_topic(faq_topic(intent), clean)
+        if (
+            topic
+            and confidence >= FAQ_CONFIDENCE
+            and (topic in TOPICS or topic in PLAN_TOPICS)
+            and agrees(intent, clean)
+        ):
             self._save(ctx, draft_id, flow.name, "active", state, failures)
             return Turn(
                 [Reply(ctx.profile.answer(topic)), Reply("Now, back to where we were:")], True

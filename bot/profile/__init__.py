@@ -18,7 +18,9 @@ from bot.dialog import NEXT_STEP_BUTTONS
 
 from .schema import (
     PLAN_HANDLING,
+    PLAN_NAMES,
     PLAN_TYPES,
+    STATE_NAMES,
     US_STATES,
     WEEKDAYS,
     Answer,
@@ -73,8 +75,43 @@ TOPICS = (
     "couples_confidentiality",
     "progress_tracking",
     "conditions_treated",
+    # Added with the topic inventory (issue 17): eligibility, logistics, clinical, privacy.
+    "eap",
+    "self_pay",
+    "payment_plans",
+    "sliding_scale",
+    "age",
+    "states_served",
+    "referral",
+    "sobriety_expectations",
+    "start_time",
+    "tracks_switching",
+    "weekends",
+    "camera",
+    "travel",
+    "cancellation",
+    "drug_testing",
+    "family_involvement",
+    "aftercare",
+    "levels_of_care",
+    "specialized_groups",
+    "language",
+    "lgbtq",
+    "gender_groups",
+    "veterans",
+    "employer_privacy",
+    "insurer_privacy",
 )
-MESSAGES = ("welcome", "out_of_scope", "support")  # replies that are not FAQ topics
+# Topics answered from `plan_answers` by how `facts.insurance.plans` handles the plan type,
+# so the FAQ and the insurance check say the same thing. Not intents: bot.faq picks them
+# when an insurance question names the plan.
+PLAN_TOPICS = {
+    "medicare": "medicare",
+    "medicaid": "medicaid",
+    "tricare": "tricare",
+    "hmo_plans": "hmo",
+}
+MESSAGES = ("welcome", "out_of_scope", "support", "unknown")  # replies that are not FAQ topics
 
 
 class ProfileError(ContentError):
@@ -101,10 +138,21 @@ class Profile:
         self.data = data
         context = {name: getattr(data.facts, name) for name in data.facts.__fields__}
         context["crisis"] = data.crisis
+        context["licensed_state_names"] = [STATE_NAMES[c] for c in data.facts.licensed_states]
+        # A topic the clinic left empty (text: null) is absent here: answer() says so.
         self.answers = {
             topic: _render(answer.text, context, f"answers.{topic}.text")
             for topic, answer in data.answers.items()
+            if answer.text is not None
         }
+        for topic, plan in PLAN_TOPICS.items():
+            handling = data.facts.insurance.plans[plan]
+            template = getattr(data.plan_answers, handling)
+            self.answers[topic] = _render(
+                template.replace("{plan}", PLAN_NAMES[plan]),
+                context,
+                f"plan_answers.{handling}",
+            )
         self.messages = {
             name: _render(getattr(data, name).text, context, f"{name}.text") for name in MESSAGES
         }
@@ -132,7 +180,18 @@ class Profile:
         return self.data.crisis
 
     def answer(self, topic: str) -> str:
-        return self.answers[topic]
+        """The reply for a topic; for one the clinic left empty, the honest "I don't know"."""
+        return self.answers.get(topic) or self.messages["unknown"]
+
+    def answer_next(self, topic: str) -> List[str]:
+        if topic not in self.answers:
+            return list(self.data.unknown.next)
+        if topic in PLAN_TOPICS:
+            return ["check_insurance", "cost", "person"]
+        return list(self.data.answers[topic].next)
+
+    def knows(self, topic: str) -> bool:
+        return topic in self.answers
 
     @property
     def welcome_text(self) -> str:
@@ -149,12 +208,14 @@ class Profile:
         return list(getattr(self.data, name).next)
 
     def title(self, topic: str) -> str:
+        if topic in PLAN_TOPICS:
+            return f"{PLAN_NAMES[PLAN_TOPICS[topic]]} plans"
         return self.data.answers[topic].title
 
 
 def _check_next(where: str, steps: List[str]) -> None:
     for step in steps:
-        if step not in TOPICS and step not in NEXT_STEP_BUTTONS:
+        if step not in TOPICS and step not in PLAN_TOPICS and step not in NEXT_STEP_BUTTONS:
             raise ProfileError(f"{where}.next: unknown button '{step}'")
 
 
@@ -199,6 +260,9 @@ __all__ = [
     "MAX_BUBBLE_WORDS",
     "MESSAGES",
     "TOPICS",
+    "PLAN_TOPICS",
+    "PLAN_NAMES",
+    "STATE_NAMES",
     "Profile",
     "ProfileError",
     "load_profile",

@@ -7,7 +7,7 @@ what a type cannot: plan types, time zones, intake hours, state codes.
 from __future__ import annotations
 
 from datetime import date, time
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Extra, NonNegativeInt, PositiveInt, validator
@@ -81,62 +81,74 @@ class CostFacts(_Strict):
 
 # How the assistant handles each plan type: check it in real time, hand it to a
 # coordinator, or explain kindly that the program is not in network.
-PLAN_TYPES = ("ppo", "hmo", "epo", "pos", "medicaid", "medicare")
+PLAN_TYPES = ("ppo", "hmo", "epo", "pos", "medicaid", "medicare", "tricare")
+# How a plan type is named in a reply.
+PLAN_NAMES = {
+    "ppo": "PPO",
+    "hmo": "HMO",
+    "epo": "EPO",
+    "pos": "POS",
+    "medicaid": "Medicaid",
+    "medicare": "Medicare",
+    "tricare": "TRICARE",
+}
 PLAN_HANDLING = ("verify", "coordinator", "not_accepted")
-US_STATES = [
-    "AL",
-    "AK",
-    "AZ",
-    "AR",
-    "CA",
-    "CO",
-    "CT",
-    "DE",
-    "DC",
-    "FL",
-    "GA",
-    "HI",
-    "ID",
-    "IL",
-    "IN",
-    "IA",
-    "KS",
-    "KY",
-    "LA",
-    "ME",
-    "MD",
-    "MA",
-    "MI",
-    "MN",
-    "MS",
-    "MO",
-    "MT",
-    "NE",
-    "NV",
-    "NH",
-    "NJ",
-    "NM",
-    "NY",
-    "NC",
-    "ND",
-    "OH",
-    "OK",
-    "OR",
-    "PA",
-    "RI",
-    "SC",
-    "SD",
-    "TN",
-    "TX",
-    "UT",
-    "VT",
-    "VA",
-    "WA",
-    "WV",
-    "WI",
-    "WY",
-    "PR",
-]
+# Two-letter codes and the names a reply uses.
+STATE_NAMES = {
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "the District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
+    "PR": "Puerto Rico",
+}
+US_STATES = list(STATE_NAMES)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -231,8 +243,13 @@ class SoberActivityFacts(_Strict):
     list: List[str]
 
 
+class EligibilityFacts(_Strict):
+    min_age: PositiveInt
+
+
 class Facts(_Strict):
     program: ProgramFacts
+    eligibility: EligibilityFacts
     licensed_states: List[str]  # two-letter codes of the states where clients may live
     groups: GroupFacts
     schedule: ScheduleFacts
@@ -262,8 +279,23 @@ class Message(_Strict):
     next: List[str] = []
 
 
-class Answer(Message):
+class Answer(_Strict):
     title: str  # the button label that leads to this answer
+    # None: the clinic has not filled this topic in; the assistant says it doesn't have the
+    # detail and offers a coordinator, never a neighbouring topic's answer.
+    text: Optional[str] = None
+    next: List[str] = []
+
+
+class PlanAnswers(_Strict):
+    """One reply per way a plan type is handled (facts.insurance.plans); {plan} is its name.
+
+    "Do you take Medicare?" is answered from here, so the FAQ and the insurance check can't
+    disagree."""
+
+    verify: str
+    coordinator: str
+    not_accepted: str
 
 
 class Contact(_Strict):
@@ -290,7 +322,9 @@ class Crisis(_Strict):
 class ProfileFile(_Strict):
     facts: Facts
     answers: Dict[str, Answer]
+    plan_answers: PlanAnswers
     welcome: Message
+    unknown: Message  # a topic the clinic has not filled in
     out_of_scope: Message
     support: Message  # reply to someone sharing a struggle (not a crisis)
     fallback: Fallback

@@ -1,0 +1,53 @@
+"""Which FAQ answer a question gets: the plan type named decides insurance answers, and an
+unsure classifier never answers a topic."""
+
+import pytest
+
+from bot.coverage.parsing import mentioned_plan
+from bot.faq import answer_topic, confident
+
+
+@pytest.mark.parametrize(
+    "text, plan",
+    [
+        ("do you take medicare?", "medicare"),
+        ("I'm on a Medicare Advantage PPO", "medicare"),
+        ("my insurance is through medicaid, can I still come", "medicaid"),
+        ("we have state insurance", "medicaid"),
+        ("does tricare cover this", "tricare"),
+        ("I have VA benefits", "tricare"),
+        ("is an HMO ok", "hmo"),
+        ("what about EPOs", "epo"),
+        ("I have a ppo through work", "ppo"),
+        ("do I need medical detox first", None),
+        ("how much does it cost", None),
+        ("I'm a veteran", None),
+    ],
+)
+def test_the_plan_a_question_names(text, plan):
+    assert mentioned_plan(text) == plan
+
+
+@pytest.mark.parametrize(
+    "topic, text, answered",
+    [
+        ("insurance", "do you take medicare?", "medicare"),
+        ("ppo_coverage", "is tricare accepted", "tricare"),
+        ("cost", "how much would it be with my HMO", "hmo_plans"),
+        ("veterans", "do you take VA insurance", "tricare"),
+        ("insurance", "do you take aetna?", "insurance"),
+        ("insurance", "do you take POS plans", "insurance"),
+        # Outside insurance topics the plan name changes nothing.
+        ("privacy", "will medicaid find out what I say", "privacy"),
+        ("schedule", "what days are groups", "schedule"),
+    ],
+)
+def test_insurance_questions_are_answered_for_the_plan_named(topic, text, answered):
+    assert answer_topic(topic, text) == answered
+
+
+def test_an_unsure_or_close_call_is_not_answered():
+    assert confident([{"name": "faq_cost", "confidence": 0.95}, {"confidence": 0.03}])
+    assert not confident([{"name": "faq_cost", "confidence": 0.5}, {"confidence": 0.1}])
+    assert not confident([{"name": "faq_cost", "confidence": 0.62}, {"confidence": 0.5}])
+    assert not confident([])
