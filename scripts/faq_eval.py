@@ -125,15 +125,20 @@ def main() -> int:
     ap.add_argument("--sweep", action="store_true", help="correct/wrong over thresholds")
     ap.add_argument("--gate", action="store_true", help="fail over the wrong/correct limits")
     ap.add_argument("--json", help="write the counts here")
+    ap.add_argument("--blind", default=str(BLIND), help="the question set (YAML)")
+    ap.add_argument("--wrong-max", type=float, default=WRONG_MAX)
+    ap.add_argument("--correct-min", type=float, default=CORRECT_MIN)
     args = ap.parse_args()
 
-    blind = yaml.safe_load(BLIND.read_text())
+    blind = yaml.safe_load(Path(args.blind).read_text())
     questions = blind["questions"]
     # Two questions in one message, and a follow-up after a first answer.
-    doubles = [{"text": d["text"], "topic": "+".join(d["topics"])} for d in blind["doubles"]]
+    doubles = [
+        {"text": d["text"], "topic": "+".join(d["topics"])} for d in blind.get("doubles", [])
+    ]
     follow_ups = [
         {"text": f["then"], "topic": f["topic"], "previous": f["first_topic"]}
-        for f in blind["followups"]
+        for f in blind.get("followups", [])
     ]
     profile = load_profile()
     known = set(profile.answers)
@@ -173,16 +178,18 @@ def main() -> int:
             if verdict != "correct":
                 print(f"{verdict:7} {expected:22} -> {got:28} | {text}")
     print(
-        f"FAQ blind set (rule: second opinion agrees; confidence >= {RULE[0]}, margin >= "
+        f"{Path(args.blind).name} (rule: second opinion agrees; confidence >= {RULE[0]}, margin >= "
         f"{RULE[1]}, or confidence >= {faq.FAIR_CONFIDENCE} and a clear second opinion): "
         f"answerable {n_a}: correct {a['correct']} ({correct:.1%}), honest {a['honest']} "
         f"({a['one_click']} offer the asked topic as a button), "
-        f"wrong {a['wrong']} ({wrong:.1%}, limit {WRONG_MAX:.0%}); out of scope {n_u}: honest "
+        f"wrong {a['wrong']} ({wrong:.1%}, limit {args.wrong_max:.1%}); out of scope {n_u}: honest "
         f"{u['correct']}, wrong {u['wrong']} ({wrong_oos:.1%}, "
         f"limit {OUT_OF_SCOPE_WRONG_MAX:.0%}); "
-        f"correct floor {CORRECT_MIN:.0%}"
+        f"correct floor {args.correct_min:.0%}"
     )
     for name, counts in extra.items():
+        if not sum(counts.values()):
+            continue
         print(
             f"{name}: answered right {counts['correct']}/"
             f"{counts['correct'] + counts['honest'] + counts['wrong']}, "
@@ -192,9 +199,9 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({"answerable": a, "unknown": u}, indent=2))
     extra_wrong = sum(c["wrong"] for c in extra.values())
     if args.gate and (
-        wrong > WRONG_MAX
+        wrong > args.wrong_max
         or wrong_oos > OUT_OF_SCOPE_WRONG_MAX
-        or correct < CORRECT_MIN
+        or correct < args.correct_min
         or extra_wrong > 0
     ):
         return 1

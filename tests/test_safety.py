@@ -111,6 +111,11 @@ def test_acute_examples(detector, text, reason):
         "My plan is a PPO from my employer",
         "a working mom who cant leave home for rehab",
         "just killing time in the parking lot",
+        # Program questions the blind FAQ sets found alarming (issue 17).
+        "i can't pay it all at once, is there a plan",
+        "will you write me a reference letter for grad school",
+        "can you write a note for my work",
+        "will someone notice if im not actually getting better",
     ],
 )
 def test_idioms_and_clinical_talk_do_not_trigger(detector, text):

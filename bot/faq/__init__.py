@@ -117,10 +117,27 @@ RANKED_WITHIN = 3
 MAX_ANSWERS = 2
 
 
+# How a question starts ("is there…", "and do you…"); a clause ending in "?" is one too.
+_QUESTION_START = re.compile(
+    r"^(?:and |also |so |plus )?(?:do|does|did|is|are|am|was|can|could|will|would|should|"
+    r"what|whats|what's|how|who|where|when|which|why|any|have|has)\b",
+    re.IGNORECASE,
+)
+
+
 def clauses(text: str) -> List[str]:
-    """The questions in a message, each at least two words."""
-    parts = (c.strip(" ,.") for c in _CLAUSE_BREAK.split(text or ""))
-    return [c for c in parts if len(c.split()) >= 2]
+    """The questions in a message, each at least two words. A statement before a question
+    ("my wife wants to do this. is that a thing?") is context, not a second question."""
+    found, start = [], 0
+    text = text or ""
+    for match in [*_CLAUSE_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        clause = text[start:end].strip(" ,.")
+        asked = bool(match and "?" in match.group())
+        if len(clause.split()) >= 2 and (asked or _QUESTION_START.match(clause)):
+            found.append(clause)
+        start = match.end() if match else len(text)
+    return found
 
 
 def choose(
