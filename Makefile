@@ -77,6 +77,7 @@ bench: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## Training, start, l
 	$(PY) scripts/bench.py
 	$(PY) scripts/bench_widget.py
 	$(PY) scripts/bench_flows.py
+	$(PY) scripts/bench_console.py
 	$(PY) scripts/screening_parser_accuracy.py
 
 $(MODEL): $(STAMP) $(TRAINING_INPUTS)

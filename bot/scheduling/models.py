@@ -14,48 +14,23 @@ create_all).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from typing import List, Optional
+from datetime import datetime
+from typing import List
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     String,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
-from bot.store import Base, utcnow
+from bot.store import Base, UTCDateTime, utcnow  # noqa: F401  (UTCDateTime re-exported)
 from bot.store.crypto import EncryptedJSON
 
 CLAIM_MINUTES = 5
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in, aware UTC datetimes out, stored naive-UTC on every database
-    (SQLite has no time zones; PostgreSQL would otherwise apply the session's zone)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(
-        self, value: Optional[datetime], dialect: Dialect
-    ) -> Optional[datetime]:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
 
 
 class BookingRecord(Base):

@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, Optional
 
 from sqlalchemy import Column, DateTime, Integer, String, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from bot.config import database_url
 
@@ -29,6 +30,28 @@ Base: Any = declarative_base()
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored naive-UTC on every database
+    (SQLite has no time zones; PostgreSQL would otherwise apply the session's zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: Optional[datetime], dialect: Dialect
+    ) -> Optional[datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
 
 
 class Escalation(Base):
@@ -45,7 +68,10 @@ class Escalation(Base):
     priority = Column(Integer, nullable=False)  # lower is more urgent; see bot.handoff
     kind = Column(String(32), nullable=False)  # crisis / concern / request
     reason = Column(String(64), nullable=False)
-    status = Column(String(16), nullable=False, default="open")
+    status = Column(String(16), nullable=False, default="open")  # open / claimed / resolved
+    # The coordinator holding it (bot.console); one at a time.
+    claimed_by = Column(Integer, nullable=True)
+    claimed_at = Column(DateTime(timezone=True), nullable=True)
 
 
 # Each capability keeps its tables in its own models module (on the shared Base); all are
@@ -56,6 +82,7 @@ MODEL_MODULES = (
     "bot.screening.models",
     "bot.coverage.models",
     "bot.scheduling.models",
+    "bot.console.models",
 )
 
 

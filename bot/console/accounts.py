@@ -1,0 +1,219 @@
+"""Coordinator accounts: passwords (argon2id), sign-in with lockout, sessions, CSRF, audit.
+
+There is no default account and no password in any file: accounts are made with
+`python -m bot.console add-coordinator EMAIL --name NAME` (password from standard input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import List, Optional, Tuple
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from bot.console.models import ROLES, AuditEntry, ConsoleSession, Coordinator
+from bot.store import session, utcnow
+
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_LOGINS = 5  # then the account is locked for LOCKOUT
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=8)  # one working shift
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified when the email is unknown, so a wrong email costs the same time as a wrong
+# password and the response time does not tell which accounts exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class AccountError(ValueError):
+    """A bad account request; the message is safe to show."""
+
+
+class SignInFailed(Exception):
+    """Wrong email or password, or a locked account: one message for all, on purpose."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-in coordinator, as the console needs them (no password hash)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _person(c: Coordinator) -> Person:
+    return Person(id=c.id, email=c.email, name=c.name, role=c.role)
+
+
+def _normal_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254 or " " in email:
+        raise AccountError(f"not an email address: {email!r}")
+    return email
+
+
+def add_coordinator(
+    email: str, name: str, password: str, role: str = "coordinator", db_url: Optional[str] = None
+) -> Person:
+    email = _normal_email(email)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if not (name or "").strip():
+        raise AccountError("a name is required (coordinators are introduced by it)")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    with session(db_url) as s:
+        if s.execute(select(Coordinator).where(Coordinator.email == email)).scalar():
+            raise AccountError(f"an account for {email} already exists")
+        c = Coordinator(
+            email=email, name=name.strip(), role=role, password_hash=_hasher.hash(password)
+        )
+        s.add(c)
+        s.flush()
+        return _person(c)
+
+
+def sign_in(email: str, password: str, db_url: Optional[str] = None) -> Person:
+    """The coordinator, or SignInFailed. After MAX_FAILED_LOGINS wrong passwords in a row
+    the account is locked for LOCKOUT, even for the right password."""
+    try:
+        email = _normal_email(email)
+    except AccountError:
+        raise SignInFailed() from None
+    now = utcnow()
+    with session(db_url) as s:
+        c = s.execute(
+            select(Coordinator).where(Coordinator.email == email).with_for_update()
+        ).scalar()
+        if c is None:
+            _check(_DUMMY_HASH, password)
+            raise SignInFailed()
+        if c.locked_until and c.locked_until > now:
+            raise SignInFailed()
+        if not _check(c.password_hash, password):
+            c.failed_logins += 1
+            if c.failed_logins >= MAX_FAILED_LOGINS:
+                c.locked_until, c.failed_logins = now + LOCKOUT, 0
+            failed = True
+        else:
+            c.failed_logins, c.locked_until, failed = 0, None, False
+            if _hasher.check_needs_rehash(c.password_hash):
+                c.password_hash = _hasher.hash(password)
+            person = _person(c)
+    if failed:  # the counter is committed before the error leaves
+        raise SignInFailed()
+    audit(person.id, "signed_in", db_url=db_url)
+    return person
+
+
+def _check(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(person: Person, db_url: Optional[str] = None) -> Tuple[str, str]:
+    """A new session: (token for the cookie, CSRF token for the forms)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with session(db_url) as s:
+        s.add(
+            ConsoleSession(
+                token_hash=_digest(token),
+                coordinator_id=person.id,
+                csrf_token=csrf,
+                expires_at=utcnow() + SESSION_LIFETIME,
+            )
+        )
+    return token, csrf
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    person: Person
+    csrf_token: str
+    expires_at: datetime
+
+    def csrf_ok(self, given: Optional[str]) -> bool:
+        return bool(given) and hmac.compare_digest(self.csrf_token, given or "")
+
+
+def current(token: Optional[str], db_url: Optional[str] = None) -> Optional[SignedIn]:
+    """The session a cookie token belongs to, if it exists and has not expired."""
+    if not token:
+        return None
+    with session(db_url) as s:
+        row = s.execute(
+            select(ConsoleSession, Coordinator)
+            .join(Coordinator, Coordinator.id == ConsoleSession.coordinator_id)
+            .where(ConsoleSession.token_hash == _digest(token))
+        ).first()
+        if row is None:
+            return None
+        sess, c = row
+        if sess.expires_at <= utcnow():
+            s.delete(sess)
+            return None
+        return SignedIn(_person(c), sess.csrf_token, sess.expires_at)
+
+
+def end_session(token: Optional[str], db_url: Optional[str] = None) -> None:
+    if not token:
+        return
+    with session(db_url) as s:
+        row = s.execute(
+            select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))
+        ).scalar()
+        if row is not None:
+            s.delete(row)
+
+
+def audit(
+    coordinator_id: int,
+    action: str,
+    conversation_id: Optional[str] = None,
+    db_url: Optional[str] = None,
+) -> None:
+    """Record who did what to which conversation. Only ever inserts."""
+    with session(db_url) as s:
+        s.add(
+            AuditEntry(
+                coordinator_id=coordinator_id, action=action, conversation_id=conversation_id
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    email: str
+    action: str
+    conversation_id: Optional[str]
+
+
+def audit_log(limit: int = 200, db_url: Optional[str] = None) -> List[AuditLine]:
+    """The newest audit entries first, for admins."""
+    with session(db_url) as s:
+        rows = s.execute(
+            select(AuditEntry, Coordinator.email)
+            .join(Coordinator, Coordinator.id == AuditEntry.coordinator_id)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        ).all()
+        return [AuditLine(a.at, email, a.action, a.conversation_id) for a, email in rows]

@@ -1,0 +1,52 @@
+"""Coordinator accounts, their console sessions, and the audit trail of what they opened.
+
+No PHI here: an account is a work email, a name and a password hash; the audit records who
+opened which conversation when, never what it said.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Integer, String
+
+from bot.store import Base, UTCDateTime, utcnow
+
+ROLES = ("coordinator", "admin")
+
+
+class Coordinator(Base):
+    __tablename__ = "coordinators"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    role = Column(String(16), nullable=False, default="coordinator")
+    password_hash = Column(String(255), nullable=False)  # argon2id, with its own salt
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so
+    a copy of the database cannot be used to sign in."""
+
+    __tablename__ = "console_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    coordinator_id = Column(Integer, ForeignKey("coordinators.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+
+class AuditEntry(Base):
+    """Append-only: the code only ever inserts (bot.console.accounts.audit)."""
+
+    __tablename__ = "console_audit"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    coordinator_id = Column(Integer, ForeignKey("coordinators.id"), nullable=False, index=True)
+    action = Column(String(32), nullable=False)  # signed_in, opened_queue, claimed, …
+    conversation_id = Column(String(128), nullable=True, index=True)

@@ -1,0 +1,143 @@
+"""The coordinators' queue: escalations waiting for a person, most urgent first, with where
+each person is in their intake; and claiming one (one coordinator at a time).
+
+Only escalated conversations appear: a coordinator never browses conversations that were
+not handed to the team.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Union
+
+from sqlalchemy import select, update
+
+from bot.console.models import Coordinator
+from bot.coverage.models import CoverageCheck
+from bot.flows.models import FlowDraft
+from bot.scheduling.models import BookingRecord
+from bot.screening.models import ScreeningRecord
+from bot.store import Escalation, session, utcnow
+
+KIND_LABELS = {
+    "crisis": "Crisis",
+    "concern": "Safety concern",
+    "request": "Asked for a person",
+    "followup": "Follow-up",
+}
+FLOW_LABELS = {
+    "screening": "screening",
+    "coverage": "insurance check",
+    "booking": "booking",
+    "manage_booking": "changing a booking",
+    "callback": "call-back request",
+}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    conversation_id: str
+    kind: str
+    label: str  # "Crisis: suicidal", "Asked for a person: asked for person in booking"
+    priority: int
+    waiting_seconds: int
+    claimed_by: Optional[str]  # the coordinator's name
+    where: str  # the flow the person is in, or "chat"
+    screening: Optional[str]  # recommended level of care
+    coverage: Optional[str]  # active / inactive / error / unavailable
+    booking: Optional[str]  # booked / rescheduled / cancelled
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def _aware(moment: datetime) -> datetime:
+    # escalations.created_at comes back naive from SQLite; it was written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _latest(s: Any, model: Any, conversation_id: str) -> Any:
+    return s.execute(
+        select(model)
+        .where(model.conversation_id == conversation_id)
+        .order_by(model.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def waiting(db_url: Optional[str] = None) -> List[QueueItem]:
+    """Open and claimed escalations, crisis first, then by how long they have waited."""
+    now = utcnow()
+    items = []
+    with session(db_url) as s:
+        rows = s.execute(
+            select(Escalation, Coordinator.name)
+            .outerjoin(Coordinator, Coordinator.id == Escalation.claimed_by)
+            .where(Escalation.status.in_(("open", "claimed")))
+            .order_by(Escalation.priority, Escalation.created_at, Escalation.id)
+        ).all()
+        for e, holder in rows:
+            draft = _latest(s, FlowDraft, e.conversation_id)
+            screening = _latest(s, ScreeningRecord, e.conversation_id)
+            check = _latest(s, CoverageCheck, e.conversation_id)
+            booking = _latest(s, BookingRecord, e.conversation_id)
+            where = "chat"
+            if draft is not None and draft.status in ("active", "paused"):
+                where = FLOW_LABELS.get(draft.flow, draft.flow)
+            items.append(
+                QueueItem(
+                    id=e.id,
+                    conversation_id=e.conversation_id,
+                    kind=e.kind,
+                    label=f"{KIND_LABELS.get(e.kind, e.kind)}: {e.reason.replace('_', ' ')}",
+                    priority=e.priority,
+                    waiting_seconds=max(0, int((now - _aware(e.created_at)).total_seconds())),
+                    claimed_by=holder,
+                    where=where,
+                    screening=screening.level if screening is not None else None,
+                    coverage=check.status if check is not None else None,
+                    booking=booking.status if booking is not None else None,
+                )
+            )
+    return items
+
+
+@dataclass(frozen=True)
+class Claimed:
+    won: bool
+    holder: Optional[str]  # who holds it now (the claimant when won)
+
+
+def claim(
+    escalation_id: int, coordinator_id: int, db_url: Optional[str] = None
+) -> Union[Claimed, None]:
+    """Take an open escalation. One UPDATE … WHERE status = 'open': when two coordinators
+    claim at once the database lets exactly one change the row. None if there is no such
+    escalation in the queue."""
+    with session(db_url) as s:
+        result = s.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.status == "open")
+            .values(status="claimed", claimed_by=coordinator_id, claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        won = result.rowcount == 1
+        row = s.execute(
+            select(Escalation, Coordinator.name)
+            .outerjoin(Coordinator, Coordinator.id == Escalation.claimed_by)
+            .where(Escalation.id == escalation_id)
+        ).first()
+    if row is None:
+        return None
+    escalation, holder = row
+    if escalation.status not in ("open", "claimed"):
+        return None
+    return Claimed(won=won, holder=holder)
+
+
+def conversation_of(escalation_id: int, db_url: Optional[str] = None) -> Optional[str]:
+    with session(db_url) as s:
+        e = s.get(Escalation, escalation_id)
+        return e.conversation_id if e is not None else None

@@ -1,0 +1,211 @@
+"""The coordinator console's pages and APIs (a Sanic blueprint under /console).
+
+Doors: every page and API needs a signed-in session (pages redirect to the login, APIs
+answer 401); every POST needs the session's CSRF token and, when the browser sends one, an
+Origin of this site; the session cookie is HttpOnly, SameSite=Strict, scoped to /console
+and expires with the session. Everything a person typed is escaped by the templates
+(autoescape) and by the page script (textContent, never innerHTML).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.config import settings
+from bot.console import accounts, queue
+
+console = Blueprint("console", url_prefix="/console")
+_templates = Environment(
+    loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
+    autoescape=select_autoescape(["html"]),
+)
+SESSION_COOKIE = "iop_console"
+LOGIN_CSRF_COOKIE = "iop_console_login"
+QUEUE_POLL_SECONDS = 0.5  # how often the live queue looks for changes
+T = TypeVar("T")
+
+console.static("/static", str(Path(__file__).with_name("static")))
+
+
+async def _blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run a database call off the event loop, so one slow query never stalls the others."""
+    return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args))
+
+
+def _page(name: str, status: int = 200, **context: Any) -> response.HTTPResponse:
+    return response.html(_templates.get_template(name).render(**context), status=status)
+
+
+def _cookie(resp: response.HTTPResponse, name: str, value: str, max_age: int) -> None:
+    resp.cookies[name] = value
+    cookie = resp.cookies[name]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["path"] = "/console"
+    cookie["max-age"] = max_age
+    # Behind the production reverse proxy the site is HTTPS only.
+    if settings().app_env == "production":
+        cookie["secure"] = True
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's cross-site POST names its own site in Origin; refuse those."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return True  # not sent by every browser for same-origin form posts; CSRF token rules
+    # Compare hosts only: behind the TLS proxy the app itself sees plain http.
+    return urlsplit(origin).netloc == request.host
+
+
+async def _signed_in(request: Request) -> Optional[accounts.SignedIn]:
+    return await _blocking(accounts.current, request.cookies.get(SESSION_COOKIE))
+
+
+@console.middleware("response")
+async def _no_cache_no_frames(request: Request, resp: response.HTTPResponse) -> None:
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    # "same-origin", not "no-referrer": with no-referrer a browser sends "Origin: null" on
+    # the console's own form posts, and the origin check would refuse them.
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
+    )
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+
+@console.get("/login")
+async def login_form(request: Request) -> response.HTTPResponse:
+    token = secrets.token_urlsafe(32)
+    resp = _page("login.html", csrf=token, error=None)
+    _cookie(resp, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return resp
+
+
+@console.post("/login")
+async def login(request: Request) -> response.HTTPResponse:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    given = request.form.get("csrf") or ""
+    if not _same_origin(request) or not expected or not secrets.compare_digest(expected, given):
+        return response.text("This form expired or came from another site. Reload it.", 403)
+    try:
+        person = await _blocking(
+            accounts.sign_in, request.form.get("email") or "", request.form.get("password") or ""
+        )
+    except accounts.SignInFailed:
+        token = secrets.token_urlsafe(32)
+        resp = _page(
+            "login.html",
+            status=401,
+            csrf=token,
+            error="Wrong email or password, or the account is locked for a few minutes.",
+        )
+        _cookie(resp, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return resp
+    token, _ = await _blocking(accounts.start_session, person)
+    resp = response.redirect("/console/", status=303)
+    _cookie(resp, SESSION_COOKIE, token, int(accounts.SESSION_LIFETIME.total_seconds()))
+    _cookie(resp, LOGIN_CSRF_COOKIE, "", max_age=0)  # used up
+    return resp
+
+
+@console.post("/logout")
+async def logout(request: Request) -> response.HTTPResponse:
+    who = await _signed_in(request)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    if not _same_origin(request) or not who.csrf_ok(request.form.get("csrf")):
+        return response.text("Refused: this request did not come from the console.", 403)
+    await _blocking(accounts.end_session, request.cookies.get(SESSION_COOKIE))
+    resp = response.redirect("/console/login", status=303)
+    _cookie(resp, SESSION_COOKIE, "", max_age=0)
+    return resp
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+@console.get("/")
+async def queue_page(request: Request) -> response.HTTPResponse:
+    who = await _signed_in(request)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    items = await _blocking(queue.waiting)
+    await _blocking(accounts.audit, who.person.id, "opened_queue")
+    return _page(
+        "queue.html",
+        person=who.person,
+        csrf=who.csrf_token,
+        items=[i.to_json() for i in items],
+    )
+
+
+@console.get("/queue.json")
+async def queue_json(request: Request) -> response.HTTPResponse:
+    if await _signed_in(request) is None:
+        return response.json({"error": "sign in first"}, status=401)
+    return response.json([i.to_json() for i in await _blocking(queue.waiting)])
+
+
+@console.get("/events")
+async def queue_events(request: Request) -> Optional[response.HTTPResponse]:
+    """The queue as server-sent events: a new snapshot whenever it changes, a comment line
+    every few seconds so proxies keep the stream open."""
+    if await _signed_in(request) is None:
+        return response.json({"error": "sign in first"}, status=401)
+    stream = await request.respond(
+        content_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+    last, idle = None, 0.0
+    while True:
+        snapshot = [i.to_json() for i in await _blocking(queue.waiting)]
+        # Waiting times change every second; only send when the rows themselves change.
+        key = json.dumps([{**i, "waiting_seconds": 0} for i in snapshot], sort_keys=True)
+        if key != last:
+            await stream.send(f"data: {json.dumps(snapshot)}\n\n")
+            last, idle = key, 0.0
+        elif idle >= 15:
+            await stream.send(": keep-alive\n\n")
+            idle = 0.0
+        await asyncio.sleep(QUEUE_POLL_SECONDS)
+        idle += QUEUE_POLL_SECONDS
+
+
+@console.post("/claim/<escalation_id:int>")
+async def claim(request: Request, escalation_id: int) -> response.HTTPResponse:
+    who = await _signed_in(request)
+    if who is None:
+        return response.json({"error": "sign in first"}, status=401)
+    if not _same_origin(request) or not who.csrf_ok(request.headers.get("x-csrf-token")):
+        return response.json({"error": "refused: not from the console"}, status=403)
+    result = await _blocking(queue.claim, escalation_id, who.person.id)
+    if result is None:
+        return response.json({"error": "not in the queue"}, status=404)
+    conversation = await _blocking(queue.conversation_of, escalation_id)
+    if result.won:
+        await _blocking(accounts.audit, who.person.id, "claimed", conversation)
+    return response.json({"won": result.won, "holder": result.holder}, status=200)
+
+
+@console.get("/audit")
+async def audit_page(request: Request) -> response.HTTPResponse:
+    who = await _signed_in(request)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    if not who.person.is_admin:
+        return response.text("Only admins can read the audit trail.", 403)
+    lines = await _blocking(accounts.audit_log)
+    return _page("audit.html", person=who.person, csrf=who.csrf_token, lines=lines)

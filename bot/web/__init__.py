@@ -1,0 +1,76 @@
+"""The website and the coordinator console: one Sanic app on WEB_PORT (8000).
+
+- `/`: the demo program page with the chat widget (web/site/index.html, the program's name
+  and the Rasa URL filled in); `/static/…` its files;
+- `/calendar/<code>.ics?t=…`: a booking's calendar file (the signed token is the only key);
+- `/console/…`: the coordinator console (bot.console.web);
+- `/healthz`.
+
+Sanic because Rasa already pins it (21.12): no second web framework.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.console.web import console
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+MAX_REQUEST_BYTES = 64 * 1024  # the console's forms and messages are small
+
+
+def render_page(rasa_url: str) -> str:
+    from bot.profile import load_profile
+
+    facts = load_profile().facts.program
+    page = (WEB / "site" / "index.html").read_text(encoding="utf-8")
+    for key, value in {
+        "PROGRAM_NAME": facts.name,
+        "PROGRAM_PHONE": facts.phone,
+        "RASA_URL": rasa_url,
+    }.items():
+        page = page.replace("{{" + key + "}}", html.escape(value))
+    return page
+
+
+def create_app(rasa_url: str, name: str = "iop_web") -> Sanic:
+    app = Sanic(name)
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    page = render_page(rasa_url)
+
+    @app.get("/")
+    async def index(request: Request) -> response.HTTPResponse:
+        return response.html(page, headers={"Cache-Control": "no-store"})
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> response.HTTPResponse:
+        return response.text("ok")
+
+    @app.get("/calendar/<name>")
+    async def calendar(request: Request, name: str) -> response.HTTPResponse:
+        from bot.profile import load_profile
+        from bot.scheduling.links import calendar_file
+
+        if not name.endswith(".ics"):
+            return response.text("not found", status=404)
+        body = calendar_file(name[: -len(".ics")], request.args.get("t", ""), load_profile())
+        if body is None:
+            return response.text("not found", status=404)
+        return response.raw(
+            body, content_type="text/calendar; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
+
+    app.static("/static", str(WEB / "static"))
+    app.blueprint(console)
+
+    @app.middleware("response")
+    async def security_headers(request: Request, resp: response.HTTPResponse) -> None:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+
+    return app

@@ -1,0 +1,108 @@
+"""Benchmark of the coordinator console's live queue (not a test), through the real servers:
+a person asks for a person over the REST channel; how long until the signed-in console's
+event stream shows them (from the bot's reply to the queue update).
+
+Usage: .venv/bin/python scripts/bench_console.py [--runs N]
+Writes results/console.json and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.console.accounts import add_coordinator  # noqa: E402
+from scripts.bench import free_port, pct  # noqa: E402
+from scripts.stack import Stack, environment  # noqa: E402
+from tests.e2e import new_sender, say  # noqa: E402
+
+PASSWORD = "bench password 123"
+
+
+def queue_latency(stack: Stack, runs: int) -> dict:
+    email = f"bench-{secrets.token_hex(3)}@example.org"
+    add_coordinator(email, "Bench", PASSWORD, db_url=stack.env["DATABASE_URL"])
+    client = httpx.Client(base_url=stack.web_url, timeout=60)
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text).group(1)
+    client.post("/console/login", data={"csrf": token, "email": email, "password": PASSWORD})
+    seen: dict = {}
+
+    def listen() -> None:
+        with client.stream("GET", "/console/events") as events:
+            for line in events.iter_lines():
+                if line.startswith("data: "):
+                    now = time.perf_counter()
+                    for item in json.loads(line[6:]):
+                        seen.setdefault(item["conversation_id"], now)
+                if len(seen) >= runs:
+                    return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    time.sleep(1)
+    waits = []
+    for _ in range(runs):
+        sender = new_sender("bench")
+        say(stack, sender, "/request_human")
+        replied = time.perf_counter()
+        deadline = replied + 10
+        while sender not in seen and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        if sender in seen:
+            waits.append(max(0.0, seen[sender] - replied))
+        time.sleep(0.2)
+    return {
+        "runs": runs,
+        "seen": len(waits),
+        "p50_ms": round(pct(waits, 0.5) * 1000),
+        "p95_ms": round(pct(waits, 0.95) * 1000),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    state = Path(tempfile.mkdtemp(prefix="bench-console-"))
+    env = environment(
+        {
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "WEB_PORT": str(free_port()),
+            "CLEARINGHOUSE_SANDBOX_PORT": str(free_port()),
+            "CLEARINGHOUSE_URL": "",
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
+            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
+            "RASA_ENDPOINTS": "endpoints.yml",
+        }
+    )
+    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    stack = Stack(env, log_dir=state / "log")
+    print("starting servers…", flush=True)
+    stack.start()
+    try:
+        say(stack, new_sender("warm"), "hi")
+        results = {"queue_update_after_reply": queue_latency(stack, args.runs)}
+    finally:
+        stack.stop()
+    out = ROOT / "results" / "console.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

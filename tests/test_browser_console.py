@@ -1,0 +1,51 @@
+"""The coordinator console in real Chromium, next to a person's chat widget: a request for a
+person appears in the queue without a reload, and a coordinator claims it."""
+
+import secrets
+import time
+
+import pytest
+
+from bot.console.accounts import add_coordinator
+from tests.e2e import new_sender, say
+from tests.test_browser_widget import ask, open_chat
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery"
+
+
+def sign_in(page, stack, name="Alex"):
+    email = f"{secrets.token_hex(4)}@example.org"
+    add_coordinator(email, name, PASSWORD, db_url=stack.env["DATABASE_URL"])
+    page.goto(stack.web_url + "/console/")  # redirected to the sign-in page
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Waiting for a person").wait_for()
+
+
+def test_a_person_asking_for_a_person_appears_live_and_is_claimed(stack, new_page):
+    person, coordinator = new_page(), new_page()
+    sign_in(coordinator, stack)
+    open_chat(person, stack)
+    session = person.evaluate("JSON.parse(Object.values(sessionStorage)[0]).sessionId")
+    asked = time.perf_counter()
+    ask(person, "I'd like to talk to a real person")
+    row = coordinator.locator(
+        "#queue tbody tr", has=coordinator.locator(f"code:text-is('{session}')")
+    )
+    row.wait_for(timeout=15_000)  # no reload: the page's event stream brought it
+    print(f"\nrequest to queue row: {time.perf_counter() - asked:.2f}s")
+    assert "Asked for a person" in row.inner_text()
+    row.get_by_role("button", name="Claim").click()
+    coordinator.get_by_text("You have this conversation.").wait_for()
+    row.get_by_text("With Alex").wait_for()
+
+
+def test_what_a_person_typed_is_shown_as_text_in_the_console(stack, new_page):
+    coordinator = new_page()
+    sign_in(coordinator, stack, name="Sam")
+    sender = new_sender() + "<img src=x onerror=alert(1)>"
+    say(stack, sender, "/request_human")
+    coordinator.locator("#queue code", has_text="onerror=alert(1)").first.wait_for(timeout=15_000)
+    assert coordinator.locator("#queue img").count() == 0

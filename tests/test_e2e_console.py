@@ -1,0 +1,152 @@
+"""The coordinator console on the real website server (make run's :8000), with the real Rasa
+and action servers feeding its queue: doors, sign-in, the live queue, claiming, audit."""
+
+import json
+import re
+import secrets
+import threading
+import time
+
+import httpx
+import pytest
+
+from bot.console.accounts import MAX_FAILED_LOGINS, add_coordinator
+from tests.e2e import new_sender, say
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+
+
+def account(stack, role="coordinator", name="Alex"):
+    email = f"{secrets.token_hex(4)}@example.org"
+    add_coordinator(email, name, PASSWORD, role=role, db_url=stack.env["DATABASE_URL"])
+    return email
+
+
+def signed_in(stack, email, password=PASSWORD):
+    """A client with the console's cookies, as a browser would keep them."""
+    client = httpx.Client(base_url=stack.web_url, follow_redirects=False, timeout=30)
+    form = client.get("/console/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    client.last = client.post(
+        "/console/login", data={"csrf": token, "email": email, "password": password}
+    )
+    return client
+
+
+def csrf_of(client):
+    return re.search(r'data-csrf="([^"]+)"', client.get("/console/").text).group(1)
+
+
+def test_every_console_door_needs_a_session(stack):
+    anonymous = httpx.Client(base_url=stack.web_url, follow_redirects=False, timeout=30)
+    page = anonymous.get("/console/")
+    assert page.status_code == 303 and page.headers["location"] == "/console/login"
+    for path in ("/console/queue.json", "/console/events"):
+        assert anonymous.get(path).status_code == 401
+    assert anonymous.post("/console/claim/1").status_code == 401
+    assert anonymous.get("/console/audit").status_code == 303
+    # Someone else's cookie value, made up: still nothing.
+    anonymous.cookies.set("iop_console", "made-up", path="/console")
+    assert anonymous.get("/console/queue.json").status_code == 401
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(stack):
+    client = signed_in(stack, account(stack))
+    assert client.last.status_code == 303
+    cookie = [c for c in client.last.headers.get_list("set-cookie") if "iop_console=" in c][0]
+    for flag in ("HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=28800"):
+        assert flag in cookie
+    assert client.get("/console/queue.json").status_code == 200
+    client.post("/console/logout", data={"csrf": csrf_of(client)})
+    assert client.get("/console/queue.json").status_code == 401
+
+
+def test_wrong_passwords_lock_the_account(stack):
+    email = account(stack)
+    for _ in range(MAX_FAILED_LOGINS):
+        assert signed_in(stack, email, "not the password").last.status_code == 401
+    locked = signed_in(stack, email)
+    assert locked.last.status_code == 401 and "locked" in locked.last.text
+
+
+def test_cross_site_and_tokenless_requests_are_refused(stack):
+    client = signed_in(stack, account(stack))
+    csrf = csrf_of(client)
+    say(stack, sender := new_sender(), "/request_human")
+    item = [i for i in client.get("/console/queue.json").json() if i["conversation_id"] == sender]
+    target = f"/console/claim/{item[0]['id']}"
+    assert client.post(target).status_code == 403  # no token
+    assert client.post(target, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    evil = {"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+    assert client.post(target, headers=evil).status_code == 403
+    # A login form posted from elsewhere, without the form's own token:
+    outsider = httpx.Client(base_url=stack.web_url, timeout=30)
+    refused = outsider.post("/console/login", data={"email": "a@b.org", "password": PASSWORD})
+    assert refused.status_code == 403
+    # Requests are capped in size.
+    assert client.post(target, content=b"x" * 200_000).status_code == 413
+
+
+def test_a_request_for_a_person_reaches_the_live_queue_crisis_first(stack):
+    client = signed_in(stack, account(stack))
+    with client.stream("GET", "/console/events") as events:
+        lines = events.iter_lines()
+        first = next(line for line in lines if line.startswith("data: "))
+        asker, in_danger = new_sender(), new_sender()
+        asked = time.monotonic()
+        say(stack, asker, "can I talk to a real person please")
+        say(stack, in_danger, "i want to kill myself")
+        snapshot = []
+        while not {asker, in_danger} <= {i["conversation_id"] for i in snapshot}:
+            line = next(lines)
+            if line.startswith("data: "):
+                snapshot = json.loads(line[6:])
+        seen_after = time.monotonic() - asked
+    assert first.startswith("data: [")
+    order = [i["conversation_id"] for i in snapshot]
+    assert order.index(in_danger) < order.index(asker)  # crisis first
+    crisis = snapshot[order.index(in_danger)]
+    assert crisis["kind"] == "crisis" and crisis["label"].startswith("Crisis")
+    assert seen_after < 30  # two bot turns plus the queue's poll
+
+
+def test_two_coordinators_claiming_at_once_one_wins(stack):
+    alex = signed_in(stack, account(stack, name="Alex"))
+    sam = signed_in(stack, account(stack, name="Sam"))
+    say(stack, sender := new_sender(), "/request_human")
+    item = [i for i in alex.get("/console/queue.json").json() if i["conversation_id"] == sender][0]
+    results, tokens = {}, {"alex": csrf_of(alex), "sam": csrf_of(sam)}
+    start = threading.Barrier(2)
+
+    def take(name, client):
+        start.wait()
+        results[name] = client.post(
+            f"/console/claim/{item['id']}", headers={"X-CSRF-Token": tokens[name]}
+        ).json()
+
+    threads = [threading.Thread(target=take, args=a) for a in (("alex", alex), ("sam", sam))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["won"] for r in results.values()) == [False, True]
+    winner = "Alex" if results["alex"]["won"] else "Sam"
+    assert {r["holder"] for r in results.values()} == {winner}
+    row = [i for i in sam.get("/console/queue.json").json() if i["conversation_id"] == sender][0]
+    assert row["claimed_by"] == winner
+
+
+def test_admins_read_the_audit_trail_others_cannot(stack):
+    admin = signed_in(stack, account(stack, role="admin", name="Robin"))
+    coordinator = signed_in(stack, account(stack))
+    say(stack, sender := new_sender(), "/request_human")
+    item = [
+        i for i in coordinator.get("/console/queue.json").json() if i["conversation_id"] == sender
+    ]
+    coordinator.post(
+        f"/console/claim/{item[0]['id']}", headers={"X-CSRF-Token": csrf_of(coordinator)}
+    )
+    assert coordinator.get("/console/audit").status_code == 403
+    trail = admin.get("/console/audit")
+    assert trail.status_code == 200 and sender in trail.text and "claimed" in trail.text
