@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -24,3 +25,19 @@ class ActionRequestHuman(Action):
         )
         dispatcher.utter_message(text=profile().contact_text)
         return []
+
+
+class ActionCoordinatorMessage(Action):
+    """Say what the coordinator console put in `coordinator_message` (never predicted: the
+    console runs it through Rasa's /execute, on the person's own channel)."""
+
+    def name(self) -> Text:
+        return "action_coordinator_message"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        text = tracker.get_slot("coordinator_message")
+        if text:
+            dispatcher.utter_message(text=str(text))
+        return [SlotSet("coordinator_message", None)]

@@ -49,3 +49,37 @@ def test_what_a_person_typed_is_shown_as_text_in_the_console(stack, new_page):
     say(stack, sender, "/request_human")
     coordinator.locator("#queue code", has_text="onerror=alert(1)").first.wait_for(timeout=15_000)
     assert coordinator.locator("#queue img").count() == 0
+
+
+def test_a_coordinator_takes_over_the_widget_live_and_hands_back(stack, new_page):
+    """The issue's walk-through: a person asks for a person, the coordinator claims, both
+    talk in real time, the coordinator returns the chat, and the assistant answers again."""
+    person, coordinator = new_page(), new_page()
+    sign_in(coordinator, stack)
+    open_chat(person, stack)
+    session = person.evaluate("JSON.parse(Object.values(sessionStorage)[0]).sessionId")
+    ask(person, "can I talk to a person")
+    row = coordinator.locator(
+        "#queue tbody tr", has=coordinator.locator(f"code:text-is('{session}')")
+    )
+    row.wait_for(timeout=15_000)
+    row.get_by_role("link").click()  # open the conversation
+    coordinator.get_by_role("button", name="Claim to reply").click()
+    started = time.perf_counter()
+    person.get_by_text("Alex from our intake team has joined the chat.").wait_for(timeout=5_000)
+    print(f"\nclaim to join notice in the widget: {time.perf_counter() - started:.2f}s")
+
+    coordinator.get_by_label("Message to the person").fill("Hi, I'm Alex. What's on your mind?")
+    started = time.perf_counter()
+    coordinator.get_by_role("button", name="Send").click()
+    person.get_by_text("Hi, I'm Alex. What's on your mind?").wait_for(timeout=5_000)
+    print(f"coordinator message to widget: {time.perf_counter() - started:.2f}s")
+
+    person.get_by_label("Your message").fill("I wanted to ask about evening groups")
+    person.get_by_role("button", name="Send").click()
+    coordinator.locator("#transcript li.person", has_text="evening groups").wait_for(timeout=5_000)
+
+    coordinator.get_by_role("button", name="Return to the assistant").click()
+    person.get_by_text("has handed the chat back to the assistant").wait_for(timeout=5_000)
+    reply = ask(person, "how many people are in a group?")
+    assert "capped at" in reply.inner_text()

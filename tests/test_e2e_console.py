@@ -150,3 +150,73 @@ def test_admins_read_the_audit_trail_others_cannot(stack):
     assert coordinator.get("/console/audit").status_code == 403
     trail = admin.get("/console/audit")
     assert trail.status_code == 200 and sender in trail.text and "claimed" in trail.text
+
+
+def transcript(client, escalation_id):
+    """The console's transcript stream, first snapshot."""
+    with client.stream("GET", f"/console/conversation/{escalation_id}/events") as events:
+        for line in events.iter_lines():
+            if line.startswith("data: "):
+                return json.loads(line[6:])
+    return []
+
+
+def test_a_coordinator_takes_over_talks_and_hands_back(stack):
+    alex = signed_in(stack, account(stack, name="Alex"))
+    csrf = csrf_of(alex)
+    person = new_sender()
+    say(stack, person, "/request_human")
+    item = [i for i in alex.get("/console/queue.json").json() if i["conversation_id"] == person][0]
+    base = f"/console/conversation/{item['id']}"
+    headers = {"X-CSRF-Token": csrf}
+    # Before claiming, the coordinator can read but not write.
+    assert alex.get(base).status_code == 200
+    assert alex.post(base + "/message", json={"text": "hi"}, headers=headers).status_code == 409
+
+    claimed = alex.post(f"/console/claim/{item['id']}", headers=headers).json()
+    assert claimed == {"won": True, "holder": "Alex", "joined": True}
+    # The assistant is paused: the person's message gets no bot reply, but is in the console.
+    assert say(stack, person, "are you a real person?") == []
+    sent = alex.post(
+        base + "/message", json={"text": "Yes, I'm Alex. How can I help?"}, headers=headers
+    )
+    assert sent.status_code == 200
+    # Crisis language while a person holds the chat is flagged to them.
+    assert say(stack, person, "honestly i want to kill myself") == []
+    lines = transcript(alex, item["id"])
+    said = [(x["who"], x["text"]) for x in lines]
+    assert (
+        "coordinator",
+        "Alex from our intake team has joined the chat. The assistant is paused while you talk.",
+    ) in said
+    assert ("person", "are you a real person?") in said
+    assert ("coordinator", "Yes, I'm Alex. How can I help?") in said
+    flagged = [x for x in lines if x["text"] == "honestly i want to kill myself"]
+    assert flagged and flagged[0]["crisis"] == "acute"
+
+    # Someone else cannot write into Alex's conversation; an empty or huge message is refused.
+    sam = signed_in(stack, account(stack, name="Sam"))
+    assert (
+        sam.post(
+            base + "/message", json={"text": "hi"}, headers={"X-CSRF-Token": csrf_of(sam)}
+        ).status_code
+        == 409
+    )
+    assert alex.post(base + "/message", json={"text": " "}, headers=headers).status_code == 400
+    assert (
+        alex.post(base + "/message", json={"text": "x" * 3000}, headers=headers).status_code == 413
+    )
+
+    back = alex.post(base + "/return", headers=headers).json()
+    assert back == {"status": "returned", "told": True}
+    answer = say(stack, person, "how many people are in a group?")
+    assert answer and "capped at" in answer[0]["text"]  # the assistant answers again
+    assert person not in [i["conversation_id"] for i in alex.get("/console/queue.json").json()]
+
+
+def test_a_conversation_never_escalated_cannot_be_opened(stack):
+    alex = signed_in(stack, account(stack))
+    assert alex.get("/console/conversation/987654").status_code == 404
+    anonymous = httpx.Client(base_url=stack.web_url, follow_redirects=False, timeout=30)
+    assert anonymous.get("/console/conversation/1").status_code == 303
+    assert anonymous.get("/console/conversation/1/events").status_code == 401

@@ -141,3 +141,40 @@ def conversation_of(escalation_id: int, db_url: Optional[str] = None) -> Optiona
     with session(db_url) as s:
         e = s.get(Escalation, escalation_id)
         return e.conversation_id if e is not None else None
+
+
+@dataclass(frozen=True)
+class Held:
+    escalation_id: int
+    conversation_id: str
+    status: str  # open / claimed / returned / resolved
+    claimed_by: Optional[int]
+
+
+def held(escalation_id: int, db_url: Optional[str] = None) -> Optional[Held]:
+    with session(db_url) as s:
+        e = s.get(Escalation, escalation_id)
+        if e is None:
+            return None
+        return Held(e.id, e.conversation_id, e.status, e.claimed_by)
+
+
+def close(
+    escalation_id: int, coordinator_id: int, status: str, db_url: Optional[str] = None
+) -> bool:
+    """The holder gives the conversation back to the assistant ("returned") or resolves it.
+    False when this coordinator does not hold it."""
+    if status not in ("returned", "resolved"):
+        raise ValueError(status)
+    with session(db_url) as s:
+        result = s.execute(
+            update(Escalation)
+            .where(
+                Escalation.id == escalation_id,
+                Escalation.status == "claimed",
+                Escalation.claimed_by == coordinator_id,
+            )
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, Tuple, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.config import settings
-from bot.console import accounts, queue
+from bot.console import accounts, queue, rasa_api
 
+log = logging.getLogger(__name__)
 console = Blueprint("console", url_prefix="/console")
 _templates = Environment(
     loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
@@ -195,9 +199,151 @@ async def claim(request: Request, escalation_id: int) -> response.HTTPResponse:
     if result is None:
         return response.json({"error": "not in the queue"}, status=404)
     conversation = await _blocking(queue.conversation_of, escalation_id)
-    if result.won:
+    joined = False
+    if result.won and conversation:
         await _blocking(accounts.audit, who.person.id, "claimed", conversation)
-    return response.json({"won": result.won, "holder": result.holder}, status=200)
+        joined = await _tell(
+            conversation,
+            f"{who.person.name} from our intake team has joined the chat. "
+            "The assistant is paused while you talk.",
+            pause=True,
+        )
+    return response.json({"won": result.won, "holder": result.holder, "joined": joined})
+
+
+async def _tell(conversation: str, text: str, pause: bool = False, resume: bool = False) -> bool:
+    """Pause or resume the assistant and say `text` in the person's chat. False when the Rasa
+    server could not be reached (the console shows it; the claim itself stands)."""
+    api = rasa_api.RasaAPI()
+    try:
+        if pause:
+            await _blocking(api.pause, conversation)
+        if resume:
+            await _blocking(api.resume, conversation)
+        await _blocking(api.say, conversation, text)
+    except httpx.HTTPError as exc:
+        log.warning("console could not reach the Rasa server: %s", type(exc).__name__)
+        return False
+    return True
+
+
+# --- one conversation ------------------------------------------------------------------------
+
+MAX_MESSAGE_CHARS = 2000
+
+
+async def _conversation(
+    request: Request, escalation_id: int
+) -> Tuple[Optional[accounts.SignedIn], Optional[queue.Held]]:
+    who = await _signed_in(request)
+    if who is None:
+        return None, None
+    return who, await _blocking(queue.held, escalation_id)
+
+
+@console.get("/conversation/<escalation_id:int>")
+async def conversation_page(request: Request, escalation_id: int) -> response.HTTPResponse:
+    who, item = await _conversation(request, escalation_id)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    if item is None:  # only conversations handed to the team can be read here
+        return response.text("No such conversation in the queue.", 404)
+    await _blocking(accounts.audit, who.person.id, "opened_transcript", item.conversation_id)
+    return _page(
+        "conversation.html",
+        person=who.person,
+        csrf=who.csrf_token,
+        item=item,
+        holding=item.status == "claimed" and item.claimed_by == who.person.id,
+    )
+
+
+@console.get("/conversation/<escalation_id:int>/events")
+async def conversation_events(request: Request, escalation_id: int) -> Any:
+    """The transcript as server-sent events: the whole list again whenever it grows."""
+    who, item = await _conversation(request, escalation_id)
+    if who is None:
+        return response.json({"error": "sign in first"}, status=401)
+    if item is None:
+        return response.json({"error": "not in the queue"}, status=404)
+    api = rasa_api.RasaAPI()
+    stream = await request.respond(
+        content_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+    sent, idle = -1, 0.0
+    while True:
+        try:
+            lines = await _blocking(api.transcript, item.conversation_id)
+        except httpx.HTTPError:
+            lines = None
+        if lines is not None and len(lines) != sent:
+            await stream.send(f"data: {json.dumps([asdict(x) for x in lines])}\n\n")
+            sent, idle = len(lines), 0.0
+        elif idle >= 15:
+            await stream.send(": keep-alive\n\n")
+            idle = 0.0
+        await asyncio.sleep(QUEUE_POLL_SECONDS)
+        idle += QUEUE_POLL_SECONDS
+
+
+def _holder_request(request: Request, who: Optional[accounts.SignedIn], item: Any) -> Any:
+    """None when the request may act on the conversation, else the refusal to send."""
+    if who is None:
+        return response.json({"error": "sign in first"}, status=401)
+    if not _same_origin(request) or not who.csrf_ok(request.headers.get("x-csrf-token")):
+        return response.json({"error": "refused: not from the console"}, status=403)
+    if item is None:
+        return response.json({"error": "not in the queue"}, status=404)
+    if item.status != "claimed" or item.claimed_by != who.person.id:
+        return response.json({"error": "claim the conversation first"}, status=409)
+    return None
+
+
+@console.post("/conversation/<escalation_id:int>/message")
+async def send_message(request: Request, escalation_id: int) -> response.HTTPResponse:
+    who, item = await _conversation(request, escalation_id)
+    refused = _holder_request(request, who, item)
+    if refused is not None:
+        return refused
+    assert who is not None and item is not None
+    text = str((request.json or {}).get("text") or "").strip()
+    if not text:
+        return response.json({"error": "write a message first"}, status=400)
+    if len(text) > MAX_MESSAGE_CHARS:
+        return response.json({"error": f"at most {MAX_MESSAGE_CHARS} characters"}, status=413)
+    if not await _tell(item.conversation_id, text):
+        return response.json({"error": "the chat server did not answer; try again"}, status=502)
+    return response.json({"sent": True})
+
+
+@console.post("/conversation/<escalation_id:int>/return")
+async def return_to_assistant(request: Request, escalation_id: int) -> response.HTTPResponse:
+    return await _hand_back(request, escalation_id, "returned")
+
+
+@console.post("/conversation/<escalation_id:int>/resolve")
+async def resolve(request: Request, escalation_id: int) -> response.HTTPResponse:
+    return await _hand_back(request, escalation_id, "resolved")
+
+
+async def _hand_back(request: Request, escalation_id: int, status: str) -> response.HTTPResponse:
+    """Return the conversation to the assistant, or resolve it; either way the assistant
+    answers the person's next message again."""
+    who, item = await _conversation(request, escalation_id)
+    refused = _holder_request(request, who, item)
+    if refused is not None:
+        return refused
+    assert who is not None and item is not None
+    if not await _blocking(queue.close, escalation_id, who.person.id, status):
+        return response.json({"error": "claim the conversation first"}, status=409)
+    await _blocking(accounts.audit, who.person.id, status, item.conversation_id)
+    told = await _tell(
+        item.conversation_id,
+        f"{who.person.name} has handed the chat back to the assistant. You can keep asking "
+        "questions here, or ask for a person any time.",
+        resume=True,
+    )
+    return response.json({"status": status, "told": told})
 
 
 @console.get("/audit")

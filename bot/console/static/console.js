@@ -34,7 +34,10 @@
       var row = document.createElement("tr");
       row.className = item.kind;
       row.setAttribute("data-id", String(item.id));
-      cell(row, item.label);
+      var link = document.createElement("a");
+      link.href = "/console/conversation/" + item.id;
+      link.textContent = item.label;
+      cell(row, "").appendChild(link);
       cell(row, waited(item.waiting_seconds));
       cell(row, item.where);
       cell(row, item.screening || "–");

@@ -1,0 +1,93 @@
+"""Talking to the person's conversation through Rasa's HTTP API (behind RASA_AUTH_TOKEN).
+
+A coordinator's words reach the person's widget as a bot message: a SlotSet event carries
+the text, then `/execute` of `action_coordinator_message` says it on the conversation's
+latest input channel (socket.io for the widget), from the Rasa process that holds the
+socket. `pause`
+keeps the assistant silent while a person holds the conversation; the person's messages are
+still parsed (crisis detection included) and logged, so the console can show and flag them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import httpx
+
+from bot.config import settings
+
+TIMEOUT = httpx.Timeout(10.0)
+SLOT = "coordinator_message"  # domain.yml: set only through this API
+ACTION = "action_coordinator_message"  # actions/handoff.py: says the slot's text
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message of the transcript."""
+
+    who: str  # "person", "assistant" or "coordinator"
+    text: str
+    at: float  # Unix time
+    crisis: Optional[str]  # the crisis level the detector gave a person's message
+
+
+class RasaAPI:
+    def __init__(self, base_url: Optional[str] = None, token: Optional[str] = None):
+        s = settings()
+        self.base_url = (base_url or f"http://127.0.0.1:{s.rasa_port}").rstrip("/")
+        self.token = token if token is not None else s.rasa_auth_token
+
+    def _url(self, conversation_id: str, tail: str) -> str:
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{tail}"
+
+    def _post(self, url: str, body: Any, **params: str) -> Any:
+        response = httpx.post(
+            url, json=body, params={"token": self.token, **params}, timeout=TIMEOUT
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
+        self._post(self._url(conversation_id, "tracker/events"), events)
+
+    def say(self, conversation_id: str, text: str) -> None:
+        """Send `text` to the person's open channel, as the coordinator."""
+        self.append(conversation_id, [{"event": "slot", "name": SLOT, "value": text}])
+        self._post(self._url(conversation_id, "execute"), {"name": ACTION}, output_channel="latest")
+        # /execute leaves the bot "mid-turn"; the assistant's rules only match a message that
+        # follows action_listen, so end the turn as the bot itself would.
+        self.append(conversation_id, [{"event": "action", "name": "action_listen"}])
+
+    def pause(self, conversation_id: str) -> None:
+        self.append(conversation_id, [{"event": "pause"}])
+
+    def resume(self, conversation_id: str) -> None:
+        self.append(conversation_id, [{"event": "resume"}])
+
+    def transcript(self, conversation_id: str) -> List[Line]:
+        response = httpx.get(
+            self._url(conversation_id, "tracker"), params={"token": self.token}, timeout=TIMEOUT
+        )
+        response.raise_for_status()
+        return lines(response.json().get("events") or [])
+
+
+def lines(events: List[Dict[str, Any]]) -> List[Line]:
+    """The person's and the bot's messages, in order; coordinator messages marked as such."""
+    out, last_action = [], None
+    for e in events:
+        kind = e.get("event")
+        if kind == "action":
+            last_action = e.get("name")
+        elif kind == "user" and e.get("text"):
+            crisis = None
+            for entity in (e.get("parse_data") or {}).get("entities") or []:
+                if entity.get("entity") == "crisis_level":
+                    crisis = str(entity.get("value"))
+            out.append(Line("person", e["text"], float(e.get("timestamp") or 0), crisis))
+        elif kind == "bot" and e.get("text"):
+            who = "coordinator" if last_action == ACTION else "assistant"
+            out.append(Line(who, e["text"], float(e.get("timestamp") or 0), None))
+    return out
