@@ -1,6 +1,10 @@
-"""Benchmark of the coordinator console's live queue (not a test), through the real servers:
-a person asks for a person over the REST channel; how long until the signed-in console's
-event stream shows them (from the bot's reply to the queue update).
+"""Benchmarks of the coordinator console (not a test), through the real servers:
+
+- queue update: a person asks for a person over the REST channel; how long from the bot's
+  reply until the signed-in console's event stream shows them;
+- coordinator message to widget: a socket.io client (as the widget) asks for a person, a
+  coordinator claims and sends messages; how long from the console's POST until the
+  message arrives on the person's socket.
 
 Usage: .venv/bin/python scripts/bench_console.py [--runs N]
 Writes results/console.json and prints a summary.
@@ -32,11 +36,7 @@ PASSWORD = "bench password 123"
 
 
 def queue_latency(stack: Stack, runs: int) -> dict:
-    email = f"bench-{secrets.token_hex(3)}@example.org"
-    add_coordinator(email, "Bench", PASSWORD, db_url=stack.env["DATABASE_URL"])
-    client = httpx.Client(base_url=stack.web_url, timeout=60)
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text).group(1)
-    client.post("/console/login", data={"csrf": token, "email": email, "password": PASSWORD})
+    client, _ = signed_in_client(stack)
     seen: dict = {}
 
     def listen() -> None:
@@ -71,6 +71,72 @@ def queue_latency(stack: Stack, runs: int) -> dict:
     }
 
 
+def signed_in_client(stack: Stack) -> tuple:
+    email = f"bench-{secrets.token_hex(3)}@example.org"
+    add_coordinator(email, "Bench", PASSWORD, db_url=stack.env["DATABASE_URL"])
+    client = httpx.Client(base_url=stack.web_url, timeout=60)
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text).group(1)
+    client.post("/console/login", data={"csrf": token, "email": email, "password": PASSWORD})
+    csrf = re.search(r'data-csrf="([^"]+)"', client.get("/console/").text).group(1)
+    return client, csrf
+
+
+async def _widget_latency(stack: Stack, runs: int) -> dict:
+    import asyncio
+
+    import socketio
+
+    client, csrf = signed_in_client(stack)
+    session_id = new_sender("bench-widget")
+    arrived: dict = {}
+    sio = socketio.AsyncClient()
+
+    @sio.on("bot_uttered")
+    async def on_bot(data: dict) -> None:
+        arrived.setdefault(data.get("text"), time.perf_counter())
+
+    await sio.connect(stack.rasa_url, transports=["websocket"])
+    await sio.emit("session_request", {"session_id": session_id})
+    await asyncio.sleep(0.5)
+    await sio.emit("user_uttered", {"message": "/request_human", "session_id": session_id})
+    for _ in range(100):
+        items = client.get("/console/queue.json").json()
+        mine = [i for i in items if i["conversation_id"] == session_id]
+        if mine:
+            break
+        await asyncio.sleep(0.1)
+    escalation = mine[0]["id"]
+    client.post(f"/console/claim/{escalation}", headers={"X-CSRF-Token": csrf})
+    waits = []
+    for n in range(runs):
+        text = f"bench message {n} {secrets.token_hex(3)}"
+        sent = time.perf_counter()
+        client.post(
+            f"/console/conversation/{escalation}/message",
+            json={"text": text},
+            headers={"X-CSRF-Token": csrf},
+        )
+        for _ in range(500):
+            if text in arrived:
+                break
+            await asyncio.sleep(0.005)
+        if text in arrived:
+            waits.append(arrived[text] - sent)
+    await sio.disconnect()
+    return {
+        "runs": runs,
+        "seen": len(waits),
+        "p50_ms": round(pct(waits, 0.5) * 1000),
+        "p95_ms": round(pct(waits, 0.95) * 1000),
+    }
+
+
+def widget_latency(stack: Stack, runs: int) -> dict:
+    import asyncio
+
+    return asyncio.run(_widget_latency(stack, runs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
@@ -95,7 +161,10 @@ def main() -> None:
     stack.start()
     try:
         say(stack, new_sender("warm"), "hi")
-        results = {"queue_update_after_reply": queue_latency(stack, args.runs)}
+        results = {
+            "queue_update_after_reply": queue_latency(stack, args.runs),
+            "coordinator_message_to_widget": widget_latency(stack, args.runs),
+        }
     finally:
         stack.stop()
     out = ROOT / "results" / "console.json"

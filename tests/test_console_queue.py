@@ -37,3 +37,47 @@ def test_a_claim_is_taken_once_and_names_who_holds_it(db_url):
     assert (second.won, second.holder) == (False, "Alex")
     assert waiting()[0].claimed_by == "Alex"
     assert claim(99999, alex.id) is None
+
+
+def test_the_intake_summary_shows_what_the_person_has_done(db_url):
+    from datetime import datetime, timezone
+
+    from bot.console.summary import intake_summary
+    from bot.consent.models import Consent
+    from bot.coverage.models import CoverageCheck
+    from bot.screening.models import ScreeningRecord
+
+    assert intake_summary("nobody").consent is None
+    at = datetime(2026, 12, 1, 10, 2, tzinfo=timezone.utc)
+    with session() as s:
+        s.add(Consent(conversation_id="c1", version="2", given_at=at))
+        s.add(
+            ScreeningRecord(
+                conversation_id="c1",
+                consent_version="2",
+                consent_at=at,
+                status="complete",
+                answers={"phq2.interest": 2},
+                scores={"phq2": 4},
+                reasons={},
+                recommendation={"text": "IOP looks like a good fit."},
+                level="iop",
+                coordinator_review=True,
+            )
+        )
+        s.add(
+            CoverageCheck(
+                conversation_id="c1",
+                payer_id="60054",
+                plan_type="ppo",
+                status="active",
+                request={"member": "redacted"},
+                result={"status": "active"},
+            )
+        )
+    summary = intake_summary("c1")
+    assert summary.consent == "version 2, 2026-12-01 10:02 UTC"
+    assert (summary.screening_level, summary.needs_clinician_review) == ("iop", True)
+    assert summary.scores == [("phq2", "4")] and summary.answers == [("phq2.interest", "2")]
+    assert summary.recommendation == "IOP looks like a good fit."
+    assert summary.coverage == "active (PPO)" and summary.booking is None

@@ -169,8 +169,9 @@ def test_a_coordinator_takes_over_talks_and_hands_back(stack):
     item = [i for i in alex.get("/console/queue.json").json() if i["conversation_id"] == person][0]
     base = f"/console/conversation/{item['id']}"
     headers = {"X-CSRF-Token": csrf}
-    # Before claiming, the coordinator can read but not write.
-    assert alex.get(base).status_code == 200
+    # Before claiming, the coordinator can read (transcript and intake summary) but not write.
+    page = alex.get(base)
+    assert page.status_code == 200 and "Intake summary" in page.text and "not given" in page.text
     assert alex.post(base + "/message", json={"text": "hi"}, headers=headers).status_code == 409
 
     claimed = alex.post(f"/console/claim/{item['id']}", headers=headers).json()

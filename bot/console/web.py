@@ -26,6 +26,7 @@ from sanic.request import Request
 
 from bot.config import settings
 from bot.console import accounts, queue, rasa_api
+from bot.console.summary import intake_summary
 
 log = logging.getLogger(__name__)
 console = Blueprint("console", url_prefix="/console")
@@ -254,6 +255,7 @@ async def conversation_page(request: Request, escalation_id: int) -> response.HT
         person=who.person,
         csrf=who.csrf_token,
         item=item,
+        summary=await _blocking(intake_summary, item.conversation_id),
         holding=item.status == "claimed" and item.claimed_by == who.person.id,
     )
 

@@ -1,0 +1,77 @@
+"""The intake summary a coordinator sees beside the transcript: consent, the screening
+(answers, scores, recommendation), the insurance check and the booking. PHI is decrypted
+here, for a signed-in coordinator, and every opening is audited by the page that shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+
+from bot.consent.models import Consent
+from bot.coverage.models import CoverageCheck
+from bot.scheduling.models import BookingRecord
+from bot.screening.models import ScreeningRecord
+from bot.store import session
+
+
+@dataclass
+class Summary:
+    consent: Optional[str] = None  # "version 2, 2026-12-01 10:02 UTC"
+    screening_level: Optional[str] = None
+    screening_status: Optional[str] = None
+    needs_clinician_review: bool = False
+    scores: List[Tuple[str, str]] = field(default_factory=list)
+    answers: List[Tuple[str, str]] = field(default_factory=list)
+    recommendation: Optional[str] = None
+    coverage: Optional[str] = None  # "active (PPO)", "error: payer_unavailable"
+    booking: Optional[str] = None  # "booked for 2026-12-03 14:00 UTC (code ABC123)"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _latest(s: Any, model: Any, conversation_id: str) -> Any:
+    return s.execute(
+        select(model)
+        .where(model.conversation_id == conversation_id)
+        .order_by(model.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def intake_summary(conversation_id: str, db_url: Optional[str] = None) -> Summary:
+    out = Summary()
+    with session(db_url) as s:
+        consent = _latest(s, Consent, conversation_id)
+        if consent is not None:
+            out.consent = f"version {consent.version}, {consent.given_at:%Y-%m-%d %H:%M} UTC"
+        screening = _latest(s, ScreeningRecord, conversation_id)
+        if screening is not None:
+            out.screening_level = screening.level
+            out.screening_status = screening.status
+            out.needs_clinician_review = bool(screening.coordinator_review)
+            scores: Dict[str, Any] = screening.scores or {}
+            answers: Dict[str, Any] = screening.answers or {}
+            out.scores = [(k, _text(v)) for k, v in scores.items()]
+            out.answers = [(k, _text(v)) for k, v in answers.items()]
+            recommendation = screening.recommendation or {}
+            out.recommendation = str(recommendation.get("text") or "") or None
+        check = _latest(s, CoverageCheck, conversation_id)
+        if check is not None:
+            plan = f" ({check.plan_type.upper()})" if check.plan_type else ""
+            reason = f": {check.reason}" if check.reason else ""
+            out.coverage = f"{check.status}{plan}{reason}"
+        booking = _latest(s, BookingRecord, conversation_id)
+        if booking is not None:
+            out.booking = (
+                f"{booking.status} for {booking.start:%Y-%m-%d %H:%M} UTC (code {booking.code})"
+            )
+    return out
