@@ -42,8 +42,8 @@ def test_a_claim_is_taken_once_and_names_who_holds_it(db_url):
 def test_the_intake_summary_shows_what_the_person_has_done(db_url):
     from datetime import datetime, timezone
 
-    from bot.console.summary import intake_summary
     from bot.consent.models import Consent
+    from bot.console.summary import intake_summary
     from bot.coverage.models import CoverageCheck
     from bot.screening.models import ScreeningRecord
 
