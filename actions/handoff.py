@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActionExecuted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -40,4 +40,7 @@ class ActionCoordinatorMessage(Action):
         text = tracker.get_slot("coordinator_message")
         if text:
             dispatcher.utter_message(text=str(text))
-        return [SlotSet("coordinator_message", None)]
+        # End the turn as the bot itself would: the assistant's rules only match a message
+        # that follows action_listen. Saved with this action, under the conversation's lock,
+        # so a reply the person sends at once already finds it.
+        return [SlotSet("coordinator_message", None), ActionExecuted("action_listen")]

@@ -3,6 +3,7 @@ person appears in the queue without a reload, and a coordinator claims it."""
 
 import secrets
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.test_browser_widget import ask, open_chat
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def sign_in(page, stack, name="Alex"):
@@ -79,6 +81,9 @@ def test_a_coordinator_takes_over_the_widget_live_and_hands_back(stack, new_page
     person.get_by_role("button", name="Send").click()
     coordinator.locator("#transcript li.person", has_text="evening groups").wait_for(timeout=5_000)
 
+    # The console with a live conversation, for the README and the closing note.
+    RESULTS.mkdir(exist_ok=True)
+    coordinator.screenshot(path=str(RESULTS / "console-takeover.png"), full_page=True)
     coordinator.get_by_role("button", name="Return to the assistant").click()
     person.get_by_text("has handed the chat back to the assistant").wait_for(timeout=5_000)
     reply = ask(person, "how many people are in a group?")

@@ -56,9 +56,6 @@ class RasaAPI:
         """Send `text` to the person's open channel, as the coordinator."""
         self.append(conversation_id, [{"event": "slot", "name": SLOT, "value": text}])
         self._post(self._url(conversation_id, "execute"), {"name": ACTION}, output_channel="latest")
-        # /execute leaves the bot "mid-turn"; the assistant's rules only match a message that
-        # follows action_listen, so end the turn as the bot itself would.
-        self.append(conversation_id, [{"event": "action", "name": "action_listen"}])
 
     def pause(self, conversation_id: str) -> None:
         self.append(conversation_id, [{"event": "pause"}])

@@ -13,10 +13,11 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Tuple, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +38,7 @@ _templates = Environment(
 SESSION_COOKIE = "iop_console"
 LOGIN_CSRF_COOKIE = "iop_console_login"
 QUEUE_POLL_SECONDS = 0.5  # how often the live queue looks for changes
+SESSION_RECHECK = 10.0  # seconds between session checks on an open event stream
 T = TypeVar("T")
 
 console.static("/static", str(Path(__file__).with_name("static")))
@@ -74,6 +76,15 @@ def _same_origin(request: Request) -> bool:
 
 async def _signed_in(request: Request) -> Optional[accounts.SignedIn]:
     return await _blocking(accounts.current, request.cookies.get(SESSION_COOKIE))
+
+
+async def _session_ended(request: Request, next_check: List[float]) -> bool:
+    """For open event streams: whether the session ended or expired since the stream began.
+    Looked up every SESSION_RECHECK seconds, not on every poll."""
+    if time.monotonic() < next_check[0]:
+        return False
+    next_check[0] = time.monotonic() + SESSION_RECHECK
+    return await _signed_in(request) is None
 
 
 @console.middleware("response")
@@ -174,8 +185,10 @@ async def queue_events(request: Request) -> Optional[response.HTTPResponse]:
     stream = await request.respond(
         content_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
-    last, idle = None, 0.0
+    last, idle, next_check = None, 0.0, [time.monotonic() + SESSION_RECHECK]
     while True:
+        if await _session_ended(request, next_check):
+            return None
         snapshot = [i.to_json() for i in await _blocking(queue.waiting)]
         # Waiting times change every second; only send when the rows themselves change.
         key = json.dumps([{**i, "waiting_seconds": 0} for i in snapshot], sort_keys=True)
@@ -272,8 +285,10 @@ async def conversation_events(request: Request, escalation_id: int) -> Any:
     stream = await request.respond(
         content_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
-    sent, idle = -1, 0.0
+    sent, idle, next_check = -1, 0.0, [time.monotonic() + SESSION_RECHECK]
     while True:
+        if await _session_ended(request, next_check):
+            return None
         try:
             lines = await _blocking(api.transcript, item.conversation_id)
         except httpx.HTTPError:
