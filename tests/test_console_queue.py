@@ -81,3 +81,27 @@ def test_the_intake_summary_shows_what_the_person_has_done(db_url):
     assert summary.scores == [("phq2", "4")] and summary.answers == [("phq2.interest", "2")]
     assert summary.recommendation == "IOP looks like a good fit."
     assert summary.coverage == "active (PPO)" and summary.booking is None
+
+
+def test_the_transcript_marks_who_said_what_and_flags_crisis_language():
+    from bot.console.rasa_api import ACTION, lines
+
+    events = [
+        {"event": "user", "text": "/greet", "timestamp": 1},
+        {"event": "action", "name": "action_welcome"},
+        {"event": "bot", "text": "Hi, I'm the assistant.", "timestamp": 2},
+        {"event": "action", "name": ACTION},
+        {"event": "bot", "text": "Alex has joined.", "timestamp": 3},
+        {
+            "event": "user",
+            "text": "i want to kill myself",
+            "timestamp": 4,
+            "parse_data": {"entities": [{"entity": "crisis_level", "value": "acute"}]},
+        },
+    ]
+    assert [(x.who, x.text, x.crisis) for x in lines(events)] == [
+        ("person", "[greet]", None),
+        ("assistant", "Hi, I'm the assistant.", None),
+        ("coordinator", "Alex has joined.", None),
+        ("person", "i want to kill myself", "acute"),
+    ]

@@ -83,7 +83,10 @@ def lines(events: List[Dict[str, Any]]) -> List[Line]:
             for entity in (e.get("parse_data") or {}).get("entities") or []:
                 if entity.get("entity") == "crisis_level":
                     crisis = str(entity.get("value"))
-            out.append(Line("person", e["text"], float(e.get("timestamp") or 0), crisis))
+            text = str(e["text"])
+            if text.startswith("/"):  # a button or the widget's opening "/greet", not typed
+                text = f"[{text[1:].split('{')[0]}]"
+            out.append(Line("person", text, float(e.get("timestamp") or 0), crisis))
         elif kind == "bot" and e.get("text"):
             who = "coordinator" if last_action == ACTION else "assistant"
             out.append(Line(who, e["text"], float(e.get("timestamp") or 0), None))
