@@ -2,9 +2,9 @@
 
 - queue update: a person asks for a person over the REST channel; how long from the bot's
   reply until the signed-in console's event stream shows them;
-- coordinator message to widget: a socket.io client (as the widget) asks for a person, a
+- coordinator message to widget: the widget in headless Chromium asks for a person, a
   coordinator claims and sends messages; how long from the console's POST until the
-  message arrives on the person's socket.
+  message shows in the widget.
 
 Usage: .venv/bin/python scripts/bench_console.py [--runs N]
 Writes results/console.json and prints a summary.
@@ -81,60 +81,51 @@ def signed_in_client(stack: Stack) -> tuple:
     return client, csrf
 
 
-async def _widget_latency(stack: Stack, runs: int) -> dict:
-    import asyncio
+def widget_latency(stack: Stack, runs: int) -> dict:
+    """The widget in headless Chromium (websocket, as people use it) asks for a person; a
+    coordinator claims and sends `runs` messages; each is timed from the console's POST until
+    it shows in the widget."""
+    from playwright.sync_api import sync_playwright
 
-    import socketio
+    from scripts.bench_widget import CHROMIUM_ARGS
 
     client, csrf = signed_in_client(stack)
-    session_id = new_sender("bench-widget")
-    arrived: dict = {}
-    sio = socketio.AsyncClient()
-
-    @sio.on("bot_uttered")
-    async def on_bot(data: dict) -> None:
-        arrived.setdefault(data.get("text"), time.perf_counter())
-
-    await sio.connect(stack.rasa_url, transports=["websocket"])
-    await sio.emit("session_request", {"session_id": session_id})
-    await asyncio.sleep(0.5)
-    await sio.emit("user_uttered", {"message": "/request_human", "session_id": session_id})
-    for _ in range(100):
-        items = client.get("/console/queue.json").json()
-        mine = [i for i in items if i["conversation_id"] == session_id]
-        if mine:
-            break
-        await asyncio.sleep(0.1)
-    escalation = mine[0]["id"]
-    client.post(f"/console/claim/{escalation}", headers={"X-CSRF-Token": csrf})
-    waits = []
-    for n in range(runs):
-        text = f"bench message {n} {secrets.token_hex(3)}"
-        sent = time.perf_counter()
-        client.post(
-            f"/console/conversation/{escalation}/message",
-            json={"text": text},
-            headers={"X-CSRF-Token": csrf},
-        )
-        for _ in range(500):
-            if text in arrived:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(stack.web_url + "/")
+        page.get_by_role("button", name="Questions? Chat with us").click()
+        page.locator(".iop-chat-bot").first.wait_for()
+        session_id = page.evaluate("JSON.parse(Object.values(sessionStorage)[0]).sessionId")
+        page.get_by_label("Your message").fill("can I talk to a person")
+        page.get_by_role("button", name="Send").click()
+        mine: list = []
+        for _ in range(100):
+            items = client.get("/console/queue.json").json()
+            mine = [i for i in items if i["conversation_id"] == session_id]
+            if mine:
                 break
-            await asyncio.sleep(0.005)
-        if text in arrived:
-            waits.append(arrived[text] - sent)
-    await sio.disconnect()
+            time.sleep(0.1)
+        escalation = mine[0]["id"]
+        client.post(f"/console/claim/{escalation}", headers={"X-CSRF-Token": csrf})
+        page.get_by_text("has joined the chat").wait_for()
+        waits = []
+        for n in range(runs):
+            text = f"bench message {n} {secrets.token_hex(3)}"
+            sent = time.perf_counter()
+            client.post(
+                f"/console/conversation/{escalation}/message",
+                json={"text": text},
+                headers={"X-CSRF-Token": csrf},
+            )
+            page.get_by_text(text).wait_for(timeout=10_000)
+            waits.append(time.perf_counter() - sent)
+        browser.close()
     return {
         "runs": runs,
-        "seen": len(waits),
         "p50_ms": round(pct(waits, 0.5) * 1000),
         "p95_ms": round(pct(waits, 0.95) * 1000),
     }
-
-
-def widget_latency(stack: Stack, runs: int) -> dict:
-    import asyncio
-
-    return asyncio.run(_widget_latency(stack, runs))
 
 
 def main() -> None:
