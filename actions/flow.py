@@ -168,5 +168,19 @@ class ActionCrisisContact(ActionStartFlow):
         return [SlotSet("crisis_offer", False), *events]
 
 
+class ActionContactLater(ActionStartFlow):
+    """ "Yes" to the offer made when nobody was online: take a way to reach them (the
+    call-back flow's non-urgent variant)."""
+
+    NAME = "action_contact_later"
+    FLOW = "callback_later"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        return [SlotSet("contact_offer", False), *events]
+
+
 # Actions that start a flow: the message before them is a request, never an answer.
-FLOW_STARTERS = (ActionStartFlow.NAME, ActionCrisisContact.NAME)
+FLOW_STARTERS = (ActionStartFlow.NAME, ActionCrisisContact.NAME, ActionContactLater.NAME)

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import profile
+from bot.console.accounts import coordinators_online
 from bot.handoff import PRIORITY_REQUEST, escalate
 
 
@@ -23,8 +24,33 @@ class ActionRequestHuman(Action):
         escalate(
             tracker.sender_id, kind="request", reason="asked_for_person", priority=PRIORITY_REQUEST
         )
-        dispatcher.utter_message(text=profile().contact_text)
-        return []
+        p = profile()
+        if coordinators_online() > 0:
+            # Someone has the console open: they see this request and can join the chat.
+            dispatcher.utter_message(text=p.contact_text)
+            return []
+        # Nobody can join now: say so, and offer what the code can keep (a saved call-back).
+        dispatcher.utter_message(
+            text=p.contact_unavailable,
+            buttons=[
+                {"title": "Yes, contact me", "payload": "/affirm"},
+                {"title": "No, thanks", "payload": "/deny"},
+            ],
+        )
+        return [SlotSet("contact_offer", True)]
+
+
+class ActionContactDeclined(Action):
+    """ "No" to the offer of contact: the request stays queued; the chat goes on."""
+
+    def name(self) -> Text:
+        return "action_contact_declined"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=profile().contact_declined)
+        return [SlotSet("contact_offer", False)]
 
 
 class ActionCoordinatorMessage(Action):

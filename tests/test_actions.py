@@ -143,11 +143,28 @@ def test_escalation_records_hold_no_message_text(db_url):
     assert "[redacted test message]" not in json.dumps(stored, default=str)
 
 
-def test_request_for_a_person_is_queued_and_answered_with_contact_details(db_url):
-    messages, _ = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="test-human"))
-    assert messages[0]["text"] == profile().contact_text
+def test_a_request_for_a_person_when_nobody_is_online_offers_contact(db_url):
+    messages, events = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="test-human"))
+    assert messages[0]["text"] == profile().contact_unavailable
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert events == [SlotSet("contact_offer", True)]
     assert profile().facts.program.phone in messages[0]["text"]
     assert [r.priority for r in for_conversation("test-human", db_url)] == [PRIORITY_REQUEST]
+
+
+def test_a_request_for_a_person_while_a_coordinator_is_online_asks_them_to_join(db_url):
+    from datetime import timedelta
+
+    from bot.console.accounts import add_coordinator, mark_online, start_session, utcnow
+
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    token, _ = start_session(alex)
+    mark_online(token, utcnow() + timedelta(seconds=30))
+    messages, events = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="t-2"))
+    assert messages[0]["text"] == profile().contact_text and events == []
+    mark_online(token, None)  # the console closed
+    messages, _ = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="t-3"))
+    assert messages[0]["text"] == profile().contact_unavailable
 
 
 def test_did_you_mean_offers_the_two_best_guesses_in_plain_words():

@@ -11,10 +11,12 @@ import httpx
 import pytest
 
 from bot.console.accounts import MAX_FAILED_LOGINS, add_coordinator
+from bot.profile import load_profile
 from tests.e2e import new_sender, say
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
+PROFILE = load_profile()
 
 
 def account(stack, role="coordinator", name="Alex"):
@@ -221,3 +223,21 @@ def test_a_conversation_never_escalated_cannot_be_opened(stack):
     anonymous = httpx.Client(base_url=stack.web_url, follow_redirects=False, timeout=30)
     assert anonymous.get("/console/conversation/1").status_code == 303
     assert anonymous.get("/console/conversation/1/events").status_code == 401
+
+
+def test_with_the_console_open_a_request_is_told_someone_can_join(stack):
+    from bot.console.accounts import coordinators_online
+
+    client = signed_in(stack, account(stack))
+    with client.stream("GET", "/console/events") as events:
+        lines = events.iter_lines()  # kept: a dropped iterator closes the stream
+        next(line for line in lines if line.startswith("data: "))
+        assert coordinators_online(stack.env["DATABASE_URL"]) >= 1
+        sender = new_sender()
+        assert [m["text"] for m in say(stack, sender, "/request_human")] == [PROFILE.contact_text]
+    # The page closed: nobody is counted online any more.
+    for _ in range(100):
+        if coordinators_online(stack.env["DATABASE_URL"]) == 0:
+            break
+        time.sleep(0.2)
+    assert coordinators_online(stack.env["DATABASE_URL"]) == 0

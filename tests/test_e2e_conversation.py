@@ -1,5 +1,7 @@
 """The foundation through the real Rasa and action servers (REST webhook)."""
 
+import time
+
 import httpx
 import pytest
 import yaml
@@ -55,11 +57,50 @@ def test_button_payload_works_like_typing(stack):
     assert texts(say(stack, new_sender(), "/faq_ratios"))[0] == PROFILE.answer("ratios")
 
 
-def test_talk_to_a_person_queues_a_request(stack):
+def nobody_online(stack):
+    """Wait until no console is open (other tests' pages close their event streams)."""
+    from bot.console.accounts import coordinators_online
+
+    for _ in range(100):
+        if coordinators_online(stack.env["DATABASE_URL"]) == 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError("a console stayed open")
+
+
+def test_talk_to_a_person_when_nobody_is_online_takes_a_way_to_reach_them(stack):
+    from bot.console.queue import waiting
+    from bot.scheduling.models import Callback
+    from bot.store import session
+
+    nobody_online(stack)
     sender = new_sender()
-    assert texts(say(stack, sender, "/request_human"))[0] == PROFILE.contact_text
-    records = for_conversation(sender, stack.env["DATABASE_URL"])
-    assert [r.kind for r in records] == ["request"]
+    offer = say(stack, sender, "/request_human")
+    assert texts(offer) == [PROFILE.contact_unavailable]
+    assert [r.kind for r in for_conversation(sender, stack.env["DATABASE_URL"])] == ["request"]
+    said = texts(say(stack, sender, "yes please"))
+    assert any("consent" in t.lower() or "agree" in t.lower() for t in said)
+    said = texts(say(stack, sender, "I agree"))
+    assert "phone number" in said[-1]
+    assert "good time" in texts(say(stack, sender, "512-555-0142"))[-1]
+    done = texts(say(stack, sender, "after 5 pm"))[-1]
+    assert "saved your request" in done and "urgent" not in done
+    # The coordinators' queue shows the request with the call-back beside it, once.
+    rows = [r for r in waiting(stack.env["DATABASE_URL"]) if r.conversation_id == sender]
+    assert [(r.kind, r.where) for r in rows] == [("request", "left a call-back request")]
+    with session(stack.env["DATABASE_URL"]) as s:
+        stored = s.query(Callback).filter_by(conversation_id=sender).one()
+        assert stored.contact == {"phone": "+15125550142"} or "512" in str(stored.contact)
+
+
+def test_no_to_the_offer_of_contact_keeps_the_chat_going(stack):
+    nobody_online(stack)
+    sender = new_sender()
+    say(stack, sender, "/request_human")
+    assert texts(say(stack, sender, "no thanks")) == [PROFILE.contact_declined]
+    assert texts(say(stack, sender, "how many people are in a group?")) == [
+        PROFILE.answer("group_size")
+    ]
 
 
 def test_unclear_input_never_gets_an_invented_answer(stack):

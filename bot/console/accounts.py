@@ -217,3 +217,29 @@ def audit_log(limit: int = 200, db_url: Optional[str] = None) -> List[AuditLine]
             .limit(limit)
         ).all()
         return [AuditLine(a.at, email, a.action, a.conversation_id) for a, email in rows]
+
+
+def mark_online(
+    token: Optional[str], until: Optional[datetime], db_url: Optional[str] = None
+) -> None:
+    """Record that this session's console is open until `until` (None: closed now)."""
+    if not token:
+        return
+    with session(db_url) as s:
+        row = s.execute(
+            select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))
+        ).scalar()
+        if row is not None:
+            row.online_until = until
+
+
+def coordinators_online(db_url: Optional[str] = None) -> int:
+    """How many coordinators have the console open right now."""
+    now = utcnow()
+    with session(db_url) as s:
+        rows = s.execute(
+            select(ConsoleSession.coordinator_id)
+            .where(ConsoleSession.online_until > now, ConsoleSession.expires_at > now)
+            .distinct()
+        ).all()
+        return len(rows)

@@ -38,6 +38,9 @@ class ConsoleSession(Base):
     csrf_token = Column(String(64), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = Column(UTCDateTime, nullable=False)
+    # While the console is open (an event stream runs), this is kept a little ahead of now;
+    # "someone is online" means a session with online_until in the future.
+    online_until = Column(UTCDateTime, nullable=True)
 
 
 class AuditEntry(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from bot.console.models import Coordinator
 from bot.coverage.models import CoverageCheck
 from bot.flows.models import FlowDraft
-from bot.scheduling.models import BookingRecord
+from bot.scheduling.models import BookingRecord, Callback
 from bot.screening.models import ScreeningRecord
 from bot.store import Escalation, session, utcnow
 
@@ -32,6 +32,7 @@ FLOW_LABELS = {
     "booking": "booking",
     "manage_booking": "changing a booking",
     "callback": "call-back request",
+    "callback_later": "call-back request",
 }
 
 
@@ -86,6 +87,8 @@ def waiting(db_url: Optional[str] = None) -> List[QueueItem]:
             where = "chat"
             if draft is not None and draft.status in ("active", "paused"):
                 where = FLOW_LABELS.get(draft.flow, draft.flow)
+            elif _latest(s, Callback, e.conversation_id) is not None:
+                where = "left a call-back request"
             items.append(
                 QueueItem(
                     id=e.id,

@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple, TypeVar
@@ -80,11 +81,20 @@ async def _signed_in(request: Request) -> Optional[accounts.SignedIn]:
 
 async def _session_ended(request: Request, next_check: List[float]) -> bool:
     """For open event streams: whether the session ended or expired since the stream began.
-    Looked up every SESSION_RECHECK seconds, not on every poll."""
+    Looked up every SESSION_RECHECK seconds, not on every poll; each look also keeps the
+    coordinator counted as online (the assistant offers a call-back when nobody is)."""
     if time.monotonic() < next_check[0]:
         return False
     next_check[0] = time.monotonic() + SESSION_RECHECK
-    return await _signed_in(request) is None
+    if await _signed_in(request) is None:
+        return True
+    await _online(request, True)
+    return False
+
+
+async def _online(request: Request, online: bool) -> None:
+    until = accounts.utcnow() + timedelta(seconds=3 * SESSION_RECHECK) if online else None
+    await _blocking(accounts.mark_online, request.cookies.get(SESSION_COOKIE), until)
 
 
 @console.middleware("response")
@@ -186,20 +196,24 @@ async def queue_events(request: Request) -> Optional[response.HTTPResponse]:
         content_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
     last, idle, next_check = None, 0.0, [time.monotonic() + SESSION_RECHECK]
-    while True:
-        if await _session_ended(request, next_check):
-            return None
-        snapshot = [i.to_json() for i in await _blocking(queue.waiting)]
-        # Waiting times change every second; only send when the rows themselves change.
-        key = json.dumps([{**i, "waiting_seconds": 0} for i in snapshot], sort_keys=True)
-        if key != last:
-            await stream.send(f"data: {json.dumps(snapshot)}\n\n")
-            last, idle = key, 0.0
-        elif idle >= 15:
-            await stream.send(": keep-alive\n\n")
-            idle = 0.0
-        await asyncio.sleep(QUEUE_POLL_SECONDS)
-        idle += QUEUE_POLL_SECONDS
+    await _online(request, True)
+    try:
+        while True:
+            if await _session_ended(request, next_check):
+                return None
+            snapshot = [i.to_json() for i in await _blocking(queue.waiting)]
+            # Waiting times change every second; only send when the rows themselves change.
+            key = json.dumps([{**i, "waiting_seconds": 0} for i in snapshot], sort_keys=True)
+            if key != last:
+                await stream.send(f"data: {json.dumps(snapshot)}\n\n")
+                last, idle = key, 0.0
+            elif idle >= 15:
+                await stream.send(": keep-alive\n\n")
+                idle = 0.0
+            await asyncio.sleep(QUEUE_POLL_SECONDS)
+            idle += QUEUE_POLL_SECONDS
+    finally:  # the page closed (or the session ended): not online any more
+        await _online(request, False)
 
 
 @console.post("/claim/<escalation_id:int>")

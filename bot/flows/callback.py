@@ -1,7 +1,11 @@
 """A call-back request as a flow: a phone number (or email) and a good time, kept
-encrypted for the intake coordinators. Offered after a crisis answer ("Would you like a
-person from our team to contact you?" — "yes"), so the offer is kept by a record a
-coordinator sees, not by a promise alone.
+encrypted for the intake coordinators, so an offer of contact is kept by a record a
+coordinator sees, not by a promise alone. Two occasions:
+
+- `callback`: after a crisis answer ("Would you like a person from our team to contact
+  you?" — "yes"); urgent, at the top of the queue;
+- `callback_later`: someone asked for a person while no coordinator had the console open;
+  the request they already made stays in the queue, now with a way to reach them.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ SOON = Option("As soon as possible", "as soon as possible")
 class CallbackFlow(Flow):
     name = "callback"
     title = "the call-back request"
+    urgent = True
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
         crisis = ctx.profile.crisis
+        if not self.urgent:
+            return [Reply("I'll take a way to reach you and save it for our intake team.")]
         return [
             Reply(
                 "I'll take a way to reach you and save it for our intake team. "
@@ -74,6 +81,17 @@ class CallbackFlow(Flow):
             email=contact.get("email"),
             db_url=ctx.db_url,
         )
+        program, crisis = ctx.profile.facts.program, ctx.profile.crisis
+        if not self.urgent:
+            # The request for a person is already in the queue; the queue now shows the
+            # call-back beside it. Only what the code keeps: saved, seen, no time promised.
+            return [
+                Reply(
+                    "Thank you. I've saved your request for our intake team, and they'll see "
+                    f"it when they're back (they work {program.coordinator_hours}). If you'd "
+                    f"rather call, the number is {program.phone}."
+                )
+            ]
         # The call-back request joins the crisis escalation at the top of the queue.
         escalate(
             ctx.conversation_id,
@@ -82,7 +100,6 @@ class CallbackFlow(Flow):
             priority=PRIORITY_CRISIS,
             db_url=ctx.db_url,
         )
-        program, crisis = ctx.profile.facts.program, ctx.profile.crisis
         return [
             Reply(
                 # Only what the code keeps: the request is stored and marked urgent. How fast
@@ -93,3 +110,10 @@ class CallbackFlow(Flow):
                 f"call or text {crisis.lifeline_number} any time."
             )
         ]
+
+
+class LaterCallbackFlow(CallbackFlow):
+    """Nobody was available when the person asked for one: not urgent."""
+
+    name = "callback_later"
+    urgent = False

@@ -17,7 +17,7 @@ FLOW_FOR_INTENT = {
 
 def flows() -> Dict[str, Flow]:
     from bot.flows.booking import BookingFlow
-    from bot.flows.callback import CallbackFlow
+    from bot.flows.callback import CallbackFlow, LaterCallbackFlow
     from bot.flows.coverage import CoverageFlow
     from bot.flows.manage_booking import ManageBookingFlow
     from bot.flows.screening import ScreeningFlow
@@ -29,4 +29,5 @@ def flows() -> Dict[str, Flow]:
         "reschedule": ManageBookingFlow("reschedule"),
         "cancel": ManageBookingFlow("cancel"),
         "callback": CallbackFlow(),
+        "callback_later": LaterCallbackFlow(),
     }

@@ -299,7 +299,9 @@ class PlanAnswers(_Strict):
 
 
 class Contact(_Strict):
-    text: str
+    text: str  # a coordinator has the console open: they can join this chat
+    unavailable: str  # nobody has: offer to take a way to reach the person
+    declined: str  # "no" to that offer
 
 
 class Fallback(_Strict):
