@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,6 +14,8 @@ from actions.common import profile
 from bot.console.accounts import coordinators_online
 from bot.handoff import PRIORITY_REQUEST, escalate
 
+log = logging.getLogger(__name__)
+
 
 class ActionRequestHuman(Action):
     def name(self) -> Text:
@@ -21,11 +24,25 @@ class ActionRequestHuman(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        escalate(
-            tracker.sender_id, kind="request", reason="asked_for_person", priority=PRIORITY_REQUEST
-        )
         p = profile()
-        if coordinators_online() > 0:
+        try:
+            escalate(
+                tracker.sender_id,
+                kind="request",
+                reason="asked_for_person",
+                priority=PRIORITY_REQUEST,
+            )
+            online = coordinators_online()
+        except Exception as exc:  # noqa: BLE001 (the database is down: still answer, honestly)
+            log.error("request for a person not recorded: %s", type(exc).__name__)
+            program = p.facts.program
+            dispatcher.utter_message(
+                text=f"I'm sorry, I couldn't pass this on to our intake team just now. Please "
+                f"call us at {program.phone} or email {program.email} "
+                f"({program.coordinator_hours})."
+            )
+            return []
+        if online > 0:
             # Someone has the console open: they see this request and can join the chat.
             dispatcher.utter_message(text=p.contact_text)
             return []

@@ -133,3 +133,29 @@ def test_add_coordinator_reads_the_password_from_stdin(db_url):
         timeout=60,
     )
     assert again.returncode == 1 and "Not created" in again.stderr
+
+
+def test_parallel_wrong_passwords_are_all_counted(db_url):
+    import threading
+
+    add_coordinator("alex@example.org", "Alex", PASSWORD)
+    start = threading.Barrier(8)
+
+    def guess():
+        start.wait()
+        with pytest.raises(SignInFailed):
+            sign_in("alex@example.org", "parallel guess!!")
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with pytest.raises(SignInFailed):  # locked: 8 guesses at once passed the limit of 5
+        sign_in("alex@example.org", PASSWORD)
+
+
+def test_a_non_ascii_csrf_value_is_refused_not_an_error(db_url):
+    person = add_coordinator("alex@example.org", "Alex", PASSWORD)
+    token, csrf = start_session(person)
+    assert current(token).csrf_ok("é" * 10) is False

@@ -105,3 +105,20 @@ def test_the_transcript_marks_who_said_what_and_flags_crisis_language():
         ("coordinator", "Alex has joined.", None),
         ("person", "i want to kill myself", "acute"),
     ]
+
+
+def test_a_conversation_is_claimed_whole_by_one_coordinator(db_url):
+    from bot.console.queue import close
+
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    sam = add_coordinator("sam@example.org", "Sam", "correct horse battery")
+    crisis = escalate("c1", "crisis", "suicidal", PRIORITY_CRISIS)
+    request = escalate("c1", "request", "asked_for_person", PRIORITY_REQUEST)
+    assert claim(crisis, alex.id).won
+    # The other row of the same conversation is Alex's too: Sam cannot take it.
+    lost = claim(request, sam.id)
+    assert (lost.won, lost.holder) == (False, "Alex")
+    assert {r.claimed_by for r in waiting() if r.conversation_id == "c1"} == {"Alex"}
+    assert not close(request, sam.id, "returned")
+    assert close(request, alex.id, "returned")
+    assert [r for r in waiting() if r.conversation_id == "c1"] == []

@@ -207,6 +207,9 @@ def test_a_coordinator_takes_over_talks_and_hands_back(stack):
     )
     assert alex.post(base + "/message", json={"text": " "}, headers=headers).status_code == 400
     assert (
+        alex.post(base + "/message", json=["not", "an object"], headers=headers).status_code == 400
+    )
+    assert (
         alex.post(base + "/message", json={"text": "x" * 3000}, headers=headers).status_code == 413
     )
 

@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.console.models import ROLES, AuditEntry, ConsoleSession, Coordinator
 from bot.store import session, utcnow
@@ -87,32 +87,48 @@ def add_coordinator(
 
 def sign_in(email: str, password: str, db_url: Optional[str] = None) -> Person:
     """The coordinator, or SignInFailed. After MAX_FAILED_LOGINS wrong passwords in a row
-    the account is locked for LOCKOUT, even for the right password."""
+    the account is locked for LOCKOUT, even for the right password.
+
+    The slow argon2 check runs outside any transaction, and a failure is counted by one
+    UPDATE … SET failed_logins = failed_logins + 1, so parallel guesses are all counted
+    (SQLite has no row locks) and a flood of them holds no lock while hashing."""
     try:
         email = _normal_email(email)
     except AccountError:
         raise SignInFailed() from None
-    now = utcnow()
     with session(db_url) as s:
-        c = s.execute(
-            select(Coordinator).where(Coordinator.email == email).with_for_update()
-        ).scalar()
-        if c is None:
-            _check(_DUMMY_HASH, password)
-            raise SignInFailed()
-        if c.locked_until and c.locked_until > now:
-            raise SignInFailed()
-        if not _check(c.password_hash, password):
-            c.failed_logins += 1
-            if c.failed_logins >= MAX_FAILED_LOGINS:
-                c.locked_until, c.failed_logins = now + LOCKOUT, 0
-            failed = True
+        c = s.execute(select(Coordinator).where(Coordinator.email == email)).scalar()
+        found = None if c is None else (c.id, c.password_hash, c.locked_until)
+    if found is None:
+        _check(_DUMMY_HASH, password)  # the same time as a wrong password
+        raise SignInFailed()
+    coordinator_id, password_hash, locked_until = found
+    ok = _check(password_hash, password)  # checked even when locked: the same time again
+    now = utcnow()
+    if locked_until and locked_until > now:
+        raise SignInFailed()
+    with session(db_url) as s:
+        if not ok:
+            s.execute(
+                update(Coordinator)
+                .where(Coordinator.id == coordinator_id)
+                .values(failed_logins=Coordinator.failed_logins + 1)
+            )
+            s.execute(
+                update(Coordinator)
+                .where(
+                    Coordinator.id == coordinator_id,
+                    Coordinator.failed_logins >= MAX_FAILED_LOGINS,
+                )
+                .values(locked_until=now + LOCKOUT, failed_logins=0)
+            )
         else:
-            c.failed_logins, c.locked_until, failed = 0, None, False
+            c = s.get(Coordinator, coordinator_id)
+            c.failed_logins, c.locked_until = 0, None
             if _hasher.check_needs_rehash(c.password_hash):
                 c.password_hash = _hasher.hash(password)
             person = _person(c)
-    if failed:  # the counter is committed before the error leaves
+    if not ok:
         raise SignInFailed()
     audit(person.id, "signed_in", db_url=db_url)
     return person
@@ -151,7 +167,8 @@ class SignedIn:
     expires_at: datetime
 
     def csrf_ok(self, given: Optional[str]) -> bool:
-        return bool(given) and hmac.compare_digest(self.csrf_token, given or "")
+        # Bytes: compare_digest refuses non-ASCII str (a forged header must not be a 500).
+        return bool(given) and hmac.compare_digest(self.csrf_token.encode(), (given or "").encode())
 
 
 def current(token: Optional[str], db_url: Optional[str] = None) -> Optional[SignedIn]:

@@ -116,27 +116,45 @@ class Claimed:
 def claim(
     escalation_id: int, coordinator_id: int, db_url: Optional[str] = None
 ) -> Union[Claimed, None]:
-    """Take an open escalation. One UPDATE … WHERE status = 'open': when two coordinators
-    claim at once the database lets exactly one change the row. None if there is no such
-    escalation in the queue."""
+    """Take a conversation: the escalation asked for and every other open one of the same
+    conversation (a crisis answer and "talk to a person" are two rows, one person), so one
+    coordinator holds it and the assistant is paused and resumed once.
+
+    The conversation's rows are locked in id order (PostgreSQL; SQLite writes one at a
+    time anyway), then one UPDATE … WHERE status = 'open': when two coordinators claim at
+    once, exactly one changes the rows. None if there is no such escalation in the queue."""
     with session(db_url) as s:
-        result = s.execute(
-            update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status == "open")
-            .values(status="claimed", claimed_by=coordinator_id, claimed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        won = result.rowcount == 1
-        row = s.execute(
-            select(Escalation, Coordinator.name)
-            .outerjoin(Coordinator, Coordinator.id == Escalation.claimed_by)
-            .where(Escalation.id == escalation_id)
+        target = s.get(Escalation, escalation_id)
+        if target is None or target.status not in ("open", "claimed"):
+            return None
+        conversation = target.conversation_id
+        s.execute(
+            select(Escalation.id)
+            .where(Escalation.conversation_id == conversation)
+            .order_by(Escalation.id)
+            .with_for_update()
+        ).all()
+        taken = s.execute(
+            select(Escalation.claimed_by).where(
+                Escalation.conversation_id == conversation,
+                Escalation.status == "claimed",
+                Escalation.claimed_by != coordinator_id,
+            )
         ).first()
-    if row is None:
-        return None
-    escalation, holder = row
-    if escalation.status not in ("open", "claimed"):
-        return None
+        won = False
+        if taken is None:
+            result = s.execute(
+                update(Escalation)
+                .where(Escalation.conversation_id == conversation, Escalation.status == "open")
+                .values(status="claimed", claimed_by=coordinator_id, claimed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            won = result.rowcount > 0
+        holder = s.execute(
+            select(Coordinator.name)
+            .join(Escalation, Escalation.claimed_by == Coordinator.id)
+            .where(Escalation.id == escalation_id)
+        ).scalar()
     return Claimed(won=won, holder=holder)
 
 
@@ -165,19 +183,22 @@ def held(escalation_id: int, db_url: Optional[str] = None) -> Optional[Held]:
 def close(
     escalation_id: int, coordinator_id: int, status: str, db_url: Optional[str] = None
 ) -> bool:
-    """The holder gives the conversation back to the assistant ("returned") or resolves it.
-    False when this coordinator does not hold it."""
+    """The holder gives the conversation back to the assistant ("returned") or resolves it,
+    with every row of it they hold. False when this coordinator does not hold it."""
     if status not in ("returned", "resolved"):
         raise ValueError(status)
     with session(db_url) as s:
+        target = s.get(Escalation, escalation_id)
+        if target is None:
+            return False
         result = s.execute(
             update(Escalation)
             .where(
-                Escalation.id == escalation_id,
+                Escalation.conversation_id == target.conversation_id,
                 Escalation.status == "claimed",
                 Escalation.claimed_by == coordinator_id,
             )
             .values(status=status)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return result.rowcount > 0

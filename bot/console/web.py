@@ -125,7 +125,11 @@ async def login_form(request: Request) -> response.HTTPResponse:
 async def login(request: Request) -> response.HTTPResponse:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     given = request.form.get("csrf") or ""
-    if not _same_origin(request) or not expected or not secrets.compare_digest(expected, given):
+    if (
+        not _same_origin(request)
+        or not expected
+        or not secrets.compare_digest(expected.encode(), given.encode())
+    ):
         return response.text("This form expired or came from another site. Reload it.", 403)
     try:
         person = await _blocking(
@@ -249,7 +253,7 @@ async def _tell(conversation: str, text: str, pause: bool = False, resume: bool 
         if resume:
             await _blocking(api.resume, conversation)
         await _blocking(api.say, conversation, text)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError) as exc:  # ValueError: a reply that isn't JSON
         log.warning("console could not reach the Rasa server: %s", type(exc).__name__)
         return False
     return True
@@ -305,7 +309,7 @@ async def conversation_events(request: Request, escalation_id: int) -> Any:
             return None
         try:
             lines = await _blocking(api.transcript, item.conversation_id)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):
             lines = None
         if lines is not None and len(lines) != sent:
             await stream.send(f"data: {json.dumps([asdict(x) for x in lines])}\n\n")
@@ -337,7 +341,11 @@ async def send_message(request: Request, escalation_id: int) -> response.HTTPRes
     if refused is not None:
         return refused
     assert who is not None and item is not None
-    text = str((request.json or {}).get("text") or "").strip()
+    try:
+        body = request.json
+    except Exception:  # noqa: BLE001 (Sanic raises its own error for a body that isn't JSON)
+        body = None
+    text = str(body.get("text") or "").strip() if isinstance(body, dict) else ""
     if not text:
         return response.json({"error": "write a message first"}, status=400)
     if len(text) > MAX_MESSAGE_CHARS:
@@ -365,15 +373,19 @@ async def _hand_back(request: Request, escalation_id: int, status: str) -> respo
     if refused is not None:
         return refused
     assert who is not None and item is not None
-    if not await _blocking(queue.close, escalation_id, who.person.id, status):
-        return response.json({"error": "claim the conversation first"}, status=409)
-    await _blocking(accounts.audit, who.person.id, status, item.conversation_id)
+    # The assistant is resumed first: if the chat server cannot be told, nothing changes
+    # here, so the conversation is never marked returned while the assistant stays paused.
     told = await _tell(
         item.conversation_id,
         f"{who.person.name} has handed the chat back to the assistant. You can keep asking "
         "questions here, or ask for a person any time.",
         resume=True,
     )
+    if not told:
+        return response.json({"error": "the chat server did not answer; try again"}, status=502)
+    if not await _blocking(queue.close, escalation_id, who.person.id, status):
+        return response.json({"error": "claim the conversation first"}, status=409)
+    await _blocking(accounts.audit, who.person.id, status, item.conversation_id)
     return response.json({"status": status, "told": told})
 
 

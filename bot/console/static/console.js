@@ -67,7 +67,10 @@
       headers: { "X-CSRF-Token": csrf },
       credentials: "same-origin",
     })
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json();
+      })
       .then(function (result) {
         status.textContent = result.won
           ? "You have this conversation."

@@ -35,7 +35,9 @@
       credentials: "same-origin",
       body: JSON.stringify(body || {}),
     }).then(function (r) {
-      return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+      return r.json()
+        .catch(function () { return {}; })
+        .then(function (data) { return { ok: r.ok, data: data }; });
     });
   }
 
@@ -46,7 +48,7 @@
       var box = document.getElementById("message");
       post("/message", { text: box.value }).then(function (result) {
         if (result.ok) { box.value = ""; status.textContent = ""; }
-        else { status.textContent = result.data.error; }
+        else { status.textContent = (result.data && result.data.error) || "Not sent; try again."; }
       });
     });
     ["return", "resolve"].forEach(function (action) {
@@ -54,7 +56,7 @@
         post("/" + action).then(function (result) {
           status.textContent = result.ok
             ? (action === "return" ? "Returned to the assistant." : "Resolved.")
-            : result.data.error;
+            : (result.data && result.data.error) || "That didn't work; try again.";
           if (result.ok) form.hidden = true;
         });
       });
