@@ -22,6 +22,11 @@ from bot.faq import answer_topic, confident
         ("do I need medical detox first", None),
         ("how much does it cost", None),
         ("I'm a veteran", None),
+        # Everyday words that are also Medicaid program names.
+        ("can we chip in together for the cost", None),
+        ("is the star of the program the group therapy", None),
+        ("do you take the chip program for my teen", "medicaid"),
+        ("texas star plus?", "medicaid"),
     ],
 )
 def test_the_plan_a_question_names(text, plan):

@@ -45,9 +45,9 @@ PLAN_PATTERNS = (
         (
             r"medicaid",
             r"medi cal",
-            r"chip",
+            r"chip (plan|program|insurance|coverage)",
             r"soonercare",
-            r"star( plus| kids)?",
+            r"star (plus|kids|health)",
             r"healthy louisiana",
             r"arkids",
             r"centennial care",
@@ -69,6 +69,10 @@ PLAN_PATTERNS = (
     ("epo", (r"epos?", r"exclusive provider( organi[sz]ation)?")),
     ("pos", (r"pos", r"point of service")),
 )
+
+
+# State Medicaid programs whose names are also everyday words.
+BARE_PROGRAM_NAMES = (r"chip", r"star")
 
 
 def mentioned_plan(text: str) -> Optional[str]:
@@ -103,6 +107,10 @@ def parse_plan_type(text: str) -> str:
     plan = mentioned_plan(t)
     if plan:
         return plan
+    # As the answer to "what plan type?", a bare program name is a plan ("STAR", "CHIP");
+    # inside a question it is an ordinary word ("can we chip in?"), so mentioned_plan skips it.
+    if _has(t, *BARE_PROGRAM_NAMES):
+        return "medicaid"
     if _has(
         t,
         r"not sure",
