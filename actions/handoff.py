@@ -11,8 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import profile
-from bot.console.accounts import coordinators_online
-from bot.handoff import PRIORITY_REQUEST, escalate
+from bot.handoff import PRIORITY_REQUEST, coordinators_online, escalate
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +34,7 @@ class ActionRequestHuman(Action):
             online = coordinators_online()
         except Exception as exc:  # noqa: BLE001 (the database is down: still answer, honestly)
             log.error("request for a person not recorded: %s", type(exc).__name__)
-            program = p.facts.program
-            dispatcher.utter_message(
-                text=f"I'm sorry, I couldn't pass this on to our intake team just now. Please "
-                f"call us at {program.phone} or email {program.email} "
-                f"({program.coordinator_hours})."
-            )
+            dispatcher.utter_message(text=p.contact_unrecorded)
             return []
         if online > 0:
             # Someone has the console open: they see this request and can join the chat.

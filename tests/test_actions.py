@@ -178,3 +178,16 @@ def test_final_fallback_offers_a_person_and_forgets_the_unclear_turn():
     messages, events = run(ActionDefaultFallback(), tracker("low_confidence"))
     assert messages[0]["buttons"][0]["payload"] == "/request_human"
     assert events == [UserUtteranceReverted()]
+
+
+def test_a_request_for_a_person_that_cannot_be_saved_says_how_to_reach_us(db_url, monkeypatch):
+    import actions.handoff
+    from sqlalchemy.exc import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("insert", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(actions.handoff, "escalate", down)
+    messages, events = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="t-4"))
+    assert [m["text"] for m in messages] == [profile().contact_unrecorded] and events == []
+    assert profile().facts.program.phone in messages[0]["text"]

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.console.accounts import MAX_FAILED_LOGINS, add_coordinator
+from bot.handoff import coordinators_online
 from bot.profile import load_profile
 from tests.e2e import new_sender, say
 
@@ -229,7 +230,6 @@ def test_a_conversation_never_escalated_cannot_be_opened(stack):
 
 
 def test_with_the_console_open_a_request_is_told_someone_can_join(stack):
-    from bot.console.accounts import coordinators_online
 
     client = signed_in(stack, account(stack))
     with client.stream("GET", "/console/events") as events:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import yaml
 
-from bot.handoff import for_conversation
+from bot.handoff import coordinators_online, for_conversation
 from bot.profile import DEFAULT_PATH, load_profile
 from tests.e2e import new_sender, say, start_fallback_loop, texts, tracker
 
@@ -59,7 +59,6 @@ def test_button_payload_works_like_typing(stack):
 
 def nobody_online(stack):
     """Wait until no console is open (other tests' pages close their event streams)."""
-    from bot.console.accounts import coordinators_online
 
     for _ in range(100):
         if coordinators_online(stack.env["DATABASE_URL"]) == 0:

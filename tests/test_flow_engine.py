@@ -123,8 +123,23 @@ def test_asking_for_a_person_pauses_and_queues_a_request(run):
     engine, ctx, say = run
     engine.start("pets", ctx), say("yes")
     turn = say("/request_human", "request_human", 1.0)
-    assert not turn.active and turn.say[0].text == PROFILE.contact_text
+    # Nobody has the console open: no "someone can join you", just how to reach the team.
+    assert not turn.active and turn.say[0].text == PROFILE.contact_queued
     assert [r.kind for r in for_conversation("conv-1", ctx.db_url)] == ["request"]
+
+
+def test_asking_for_a_person_while_a_coordinator_is_online(run):
+    from datetime import timedelta
+
+    from bot.console.accounts import add_coordinator, mark_online, start_session, utcnow
+
+    engine, ctx, say = run
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery", db_url=ctx.db_url)
+    token, _ = start_session(alex, db_url=ctx.db_url)
+    mark_online(token, utcnow() + timedelta(seconds=30), db_url=ctx.db_url)
+    engine.start("pets", ctx), say("yes")
+    turn = say("/request_human", "request_human", 1.0)
+    assert turn.say[0].text == PROFILE.contact_text
 
 
 def test_answers_are_encrypted_in_the_database(run, tmp_path):

@@ -248,15 +248,3 @@ def mark_online(
         ).scalar()
         if row is not None:
             row.online_until = until
-
-
-def coordinators_online(db_url: Optional[str] = None) -> int:
-    """How many coordinators have the console open right now."""
-    now = utcnow()
-    with session(db_url) as s:
-        rows = s.execute(
-            select(ConsoleSession.coordinator_id)
-            .where(ConsoleSession.online_until > now, ConsoleSession.expires_at > now)
-            .distinct()
-        ).all()
-        return len(rows)

@@ -23,7 +23,7 @@ from bot import consent
 from bot.dialog import PERSON, SKIPPED, NotUnderstood, Option, Question, Reply, faq_topic
 from bot.faq import agrees, answer_topic
 from bot.flows.models import FlowDraft
-from bot.handoff import PRIORITY_REQUEST, escalate
+from bot.handoff import PRIORITY_REQUEST, coordinators_online, escalate
 from bot.profile import PLAN_TOPICS, TOPICS, Profile
 from bot.store import session
 
@@ -214,9 +214,12 @@ class Engine:
                 priority=PRIORITY_REQUEST,
                 db_url=ctx.db_url,
             )
+            # "Someone can join you" only while a coordinator has the queue open.
+            online = coordinators_online(ctx.db_url) > 0
+            contact = ctx.profile.contact_text if online else ctx.profile.contact_queued
             return Turn(
                 [
-                    Reply(ctx.profile.contact_text),
+                    Reply(contact),
                     Reply(
                         f"Your answers are saved; say “continue {flow.title}” any time to go on."
                     ),

@@ -1,6 +1,7 @@
-"""Escalations to human intake coordinators.
+"""Escalations to human intake coordinators, and whether one can join a chat right now.
 
-Records written here are the future coordinator queue, ordered by priority then wait.
+Records written here are the coordinators' queue (bot.console), ordered by priority then
+wait.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
-from bot.store import Escalation, session
+from bot.console.models import ConsoleSession
+from bot.store import Escalation, session, utcnow
 
 PRIORITY_CRISIS = 0  # someone may be in danger now
 PRIORITY_CONCERN = 1  # safety mentioned, not acute: a clinician should follow up
@@ -54,3 +56,16 @@ def for_conversation(conversation_id: str, db_url: Optional[str] = None) -> List
             .all()
         )
         return list(rows)
+
+
+def coordinators_online(db_url: Optional[str] = None) -> int:
+    """How many coordinators have the console's queue open right now (its event stream keeps
+    `online_until` a little ahead of now), i.e. could see a request and join the chat."""
+    now = utcnow()
+    with session(db_url) as s:
+        rows = s.execute(
+            select(ConsoleSession.coordinator_id)
+            .where(ConsoleSession.online_until > now, ConsoleSession.expires_at > now)
+            .distinct()
+        ).all()
+        return len(rows)

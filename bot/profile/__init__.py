@@ -165,6 +165,8 @@ class Profile:
         self.contact_text = _render(data.contact.text, context, "contact.text")
         self.contact_unavailable = _render(data.contact.unavailable, context, "contact.unavailable")
         self.contact_declined = _render(data.contact.declined, context, "contact.declined")
+        self.contact_queued = _render(data.contact.queued, context, "contact.queued")
+        self.contact_unrecorded = _render(data.contact.unrecorded, context, "contact.unrecorded")
         self.crisis_text = _render(data.crisis.acute_text, context, "crisis.acute_text")
         self.crisis_followup = _render(data.crisis.acute_followup, context, "crisis.acute_followup")
         self.crisis_offer_unflagged = _render(

@@ -302,6 +302,8 @@ class Contact(_Strict):
     text: str  # a coordinator has the console open: they can join this chat
     unavailable: str  # nobody has: offer to take a way to reach the person
     declined: str  # "no" to that offer
+    queued: str  # nobody has, asked inside a flow (the flow pauses; no offer to answer)
+    unrecorded: str  # the request could not be saved (database down): how to reach a person
 
 
 class Fallback(_Strict):
