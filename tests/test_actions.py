@@ -181,8 +181,9 @@ def test_final_fallback_offers_a_person_and_forgets_the_unclear_turn():
 
 
 def test_a_request_for_a_person_that_cannot_be_saved_says_how_to_reach_us(db_url, monkeypatch):
-    import actions.handoff
     from sqlalchemy.exc import OperationalError
+
+    import actions.handoff
 
     def down(*args, **kwargs):
         raise OperationalError("insert", {}, Exception("database is locked"))
