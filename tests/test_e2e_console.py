@@ -244,3 +244,52 @@ def test_with_the_console_open_a_request_is_told_someone_can_join(stack):
             break
         time.sleep(0.2)
     assert coordinators_online(stack.env["DATABASE_URL"]) == 0
+
+
+def test_hand_back_changes_nothing_when_the_chat_server_cannot_be_told(stack, tmp_path):
+    """A console whose Rasa server is down: the claim stands, but returning the chat to the
+    assistant is refused (502) and the conversation stays held, never "returned" while the
+    assistant is still paused."""
+    import subprocess
+    import sys
+
+    from tests.conftest import _free_port
+
+    port = _free_port()
+    env = {**stack.env, "WEB_PORT": str(port), "RASA_PORT": str(_free_port())}  # nothing there
+    web = subprocess.Popen(
+        [sys.executable, "scripts/web.py", "--port", str(port)],
+        env=env,
+        stdout=(tmp_path / "web.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        email = account(stack)
+        client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text)
+        client.post(
+            "/console/login", data={"csrf": token.group(1), "email": email, "password": PASSWORD}
+        )
+        headers = {"X-CSRF-Token": csrf_of(client)}
+        say(stack, person := new_sender(), "/request_human")
+        item = [
+            i for i in client.get("/console/queue.json").json() if i["conversation_id"] == person
+        ]
+        claimed = client.post(f"/console/claim/{item[0]['id']}", headers=headers).json()
+        assert claimed["won"] and claimed["joined"] is False  # the join notice could not go out
+        back = client.post(f"/console/conversation/{item[0]['id']}/return", headers=headers)
+        assert back.status_code == 502
+        row = [
+            i for i in client.get("/console/queue.json").json() if i["conversation_id"] == person
+        ]
+        assert row and row[0]["claimed_by"] == "Alex"
+    finally:
+        web.terminate()
+        web.wait(timeout=30)

@@ -1,6 +1,7 @@
 """The foundation through the real Rasa and action servers (REST webhook)."""
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -89,7 +90,12 @@ def test_talk_to_a_person_when_nobody_is_online_takes_a_way_to_reach_them(stack)
     assert [(r.kind, r.where) for r in rows] == [("request", "left a call-back request")]
     with session(stack.env["DATABASE_URL"]) as s:
         stored = s.query(Callback).filter_by(conversation_id=sender).one()
-        assert stored.contact == {"phone": "+15125550142"} or "512" in str(stored.contact)
+        assert stored.contact == {"phone": "+15125550142", "email": None, "time_zone": None}
+        assert stored.best_times == "after 5 pm"
+    # Encrypted at rest: the number is in no byte of the database file.
+    raw = Path(stack.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    for path in raw.parent.glob(raw.name + "*"):  # the database and its write-ahead log
+        assert b"5550142" not in path.read_bytes()
 
 
 def test_no_to_the_offer_of_contact_keeps_the_chat_going(stack):
