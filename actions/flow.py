@@ -9,6 +9,7 @@ next; `action_ask_intake_answer` asks whatever question the engine has waiting.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -154,32 +155,37 @@ class ActionFlowFinished(Action):
         return [SlotSet("intake_answer", None), SlotSet("flow", None)]
 
 
-class ActionCrisisContact(ActionStartFlow):
-    """ "Yes" to the offer after a crisis answer: take a way to reach them (the call-back
-    flow, which records an urgent call-back request for the coordinators)."""
+class ActionAcceptOffer(ActionStartFlow, ABC):
+    """ "Yes" to an offer of contact: take a way to reach the person (a call-back flow) and
+    withdraw the offer, so a later "yes" is not taken for it again. Abstract, so rasa_sdk
+    does not register it under its parent's name."""
+
+    @property
+    @abstractmethod
+    def OFFER_SLOT(self) -> str:  # noqa: N802 (a class constant in the subclasses)
+        """The slot that holds the offer."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        return [SlotSet(self.OFFER_SLOT, False), *events]
+
+
+class ActionCrisisContact(ActionAcceptOffer):
+    """After a crisis answer: an urgent call-back request, at the top of the queue."""
 
     NAME = "action_crisis_contact"
     FLOW = "callback"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        events = await super().run(dispatcher, tracker, domain)
-        return [SlotSet("crisis_offer", False), *events]
+    OFFER_SLOT = "crisis_offer"
 
 
-class ActionContactLater(ActionStartFlow):
-    """ "Yes" to the offer made when nobody was online: take a way to reach them (the
-    call-back flow's non-urgent variant)."""
+class ActionContactLater(ActionAcceptOffer):
+    """After "talk to a person" found nobody online: the non-urgent call-back."""
 
     NAME = "action_contact_later"
     FLOW = "callback_later"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        events = await super().run(dispatcher, tracker, domain)
-        return [SlotSet("contact_offer", False), *events]
+    OFFER_SLOT = "contact_offer"
 
 
 # Actions that start a flow: the message before them is a request, never an answer.

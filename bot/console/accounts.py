@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.console.models import ROLES, AuditEntry, ConsoleSession, Coordinator
 from bot.store import session, utcnow
@@ -194,11 +194,7 @@ def end_session(token: Optional[str], db_url: Optional[str] = None) -> None:
     if not token:
         return
     with session(db_url) as s:
-        row = s.execute(
-            select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))
-        ).scalar()
-        if row is not None:
-            s.delete(row)
+        s.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))
 
 
 def audit(
@@ -243,8 +239,8 @@ def mark_online(
     if not token:
         return
     with session(db_url) as s:
-        row = s.execute(
-            select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))
-        ).scalar()
-        if row is not None:
-            row.online_until = until
+        s.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.token_hash == _digest(token))
+            .values(online_until=until)
+        )

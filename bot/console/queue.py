@@ -18,7 +18,7 @@ from bot.coverage.models import CoverageCheck
 from bot.flows.models import FlowDraft
 from bot.scheduling.models import BookingRecord, Callback
 from bot.screening.models import ScreeningRecord
-from bot.store import Escalation, session, utcnow
+from bot.store import Escalation, latest_for, session, utcnow
 
 KIND_LABELS = {
     "crisis": "Crisis",
@@ -59,15 +59,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _latest(s: Any, model: Any, conversation_id: str) -> Any:
-    return s.execute(
-        select(model)
-        .where(model.conversation_id == conversation_id)
-        .order_by(model.id.desc())
-        .limit(1)
-    ).scalar()
-
-
 def waiting(db_url: Optional[str] = None) -> List[QueueItem]:
     """Open and claimed escalations, crisis first, then by how long they have waited."""
     now = utcnow()
@@ -80,14 +71,14 @@ def waiting(db_url: Optional[str] = None) -> List[QueueItem]:
             .order_by(Escalation.priority, Escalation.created_at, Escalation.id)
         ).all()
         for e, holder in rows:
-            draft = _latest(s, FlowDraft, e.conversation_id)
-            screening = _latest(s, ScreeningRecord, e.conversation_id)
-            check = _latest(s, CoverageCheck, e.conversation_id)
-            booking = _latest(s, BookingRecord, e.conversation_id)
+            draft = latest_for(s, FlowDraft, e.conversation_id)
+            screening = latest_for(s, ScreeningRecord, e.conversation_id)
+            check = latest_for(s, CoverageCheck, e.conversation_id)
+            booking = latest_for(s, BookingRecord, e.conversation_id)
             where = "chat"
             if draft is not None and draft.status in ("active", "paused"):
                 where = FLOW_LABELS.get(draft.flow, draft.flow)
-            elif _latest(s, Callback, e.conversation_id) is not None:
+            elif latest_for(s, Callback, e.conversation_id) is not None:
                 where = "left a call-back request"
             items.append(
                 QueueItem(

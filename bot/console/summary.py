@@ -8,13 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import select
-
 from bot.consent.models import Consent
 from bot.coverage.models import CoverageCheck
 from bot.scheduling.models import BookingRecord
 from bot.screening.models import ScreeningRecord
-from bot.store import session
+from bot.store import latest_for, session
 
 
 @dataclass
@@ -38,22 +36,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _latest(s: Any, model: Any, conversation_id: str) -> Any:
-    return s.execute(
-        select(model)
-        .where(model.conversation_id == conversation_id)
-        .order_by(model.id.desc())
-        .limit(1)
-    ).scalar()
-
-
 def intake_summary(conversation_id: str, db_url: Optional[str] = None) -> Summary:
     out = Summary()
     with session(db_url) as s:
-        consent = _latest(s, Consent, conversation_id)
+        consent = latest_for(s, Consent, conversation_id)
         if consent is not None:
             out.consent = f"version {consent.version}, {consent.given_at:%Y-%m-%d %H:%M} UTC"
-        screening = _latest(s, ScreeningRecord, conversation_id)
+        screening = latest_for(s, ScreeningRecord, conversation_id)
         if screening is not None:
             out.screening_level = screening.level
             out.screening_status = screening.status
@@ -64,12 +53,12 @@ def intake_summary(conversation_id: str, db_url: Optional[str] = None) -> Summar
             out.answers = [(k, _text(v)) for k, v in answers.items()]
             recommendation = screening.recommendation or {}
             out.recommendation = str(recommendation.get("text") or "") or None
-        check = _latest(s, CoverageCheck, conversation_id)
+        check = latest_for(s, CoverageCheck, conversation_id)
         if check is not None:
             plan = f" ({check.plan_type.upper()})" if check.plan_type else ""
             reason = f": {check.reason}" if check.reason else ""
             out.coverage = f"{check.status}{plan}{reason}"
-        booking = _latest(s, BookingRecord, conversation_id)
+        booking = latest_for(s, BookingRecord, conversation_id)
         if booking is not None:
             out.booking = (
                 f"{booking.status} for {booking.start:%Y-%m-%d %H:%M} UTC (code {booking.code})"

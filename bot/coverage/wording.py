@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Callable, List, Optional
 
+from bot.profile.schema import PLAN_NAMES  # how a plan type is named in a reply
+
 from .interpret import Benefits, CoverageResult, Range
 
 ESTIMATE = "This is an estimate, not a guarantee of payment."
@@ -37,15 +39,6 @@ def correction(r: CoverageResult) -> Optional[str]:
 
 
 # --- benefits ----------------------------------------------------------------------------
-
-PLAN_WORDS = {
-    "ppo": "PPO",
-    "hmo": "HMO",
-    "epo": "EPO",
-    "pos": "POS",
-    "medicaid": "Medicaid",
-    "medicare": "Medicare",
-}
 
 
 def money(v: Decimal) -> str:
@@ -106,7 +99,7 @@ def describe(b: Benefits) -> str:
 
 def render(r: CoverageResult) -> List[str]:
     payer = r.payer_name or "your insurance"
-    plan = PLAN_WORDS.get(r.plan_type or "", "")
+    plan = PLAN_NAMES.get(r.plan_type or "", "")
     plan_words = (
         f"your {payer} {plan} plan".replace("  ", " ")
         if r.payer_name

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, Optional
 
-from sqlalchemy import Column, DateTime, Integer, String, create_engine, event
+from sqlalchemy import Column, DateTime, Integer, String, create_engine, event, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -132,6 +132,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def latest_for(s: Session, model: Any, conversation_id: str) -> Any:
+    """The newest row of a conversation-keyed table, or None."""
+    return s.execute(
+        select(model)
+        .where(model.conversation_id == conversation_id)
+        .order_by(model.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 @contextmanager
