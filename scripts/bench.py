@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.safety import CrisisDetector  # noqa: E402
-from scripts.stack import VENV_BIN, Stack, environment  # noqa: E402
+from scripts.stack import VENV_BIN, Stack, scratch_environment  # noqa: E402
 
 QUESTIONS = [
     "how many people are in a group?",
@@ -39,12 +38,6 @@ QUESTIONS = [
     "hi",
     "thanks",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values, q):
@@ -131,16 +124,7 @@ def main() -> None:
         print("training (forced)…", flush=True)
         results["training_s"] = round(bench_training(), 1)
     state = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = environment(
-        {
-            "RASA_PORT": str(free_port()),
-            "ACTION_PORT": str(free_port()),
-            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-        }
-    )
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    env = scratch_environment(state)
     stack = Stack(env, log_dir=state / "log")
     print("starting servers…", flush=True)
     start = time.perf_counter()

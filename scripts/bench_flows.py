@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import statistics
 import sys
 import tempfile
@@ -24,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench import free_port, pct  # noqa: E402
-from scripts.stack import Stack, environment  # noqa: E402
+from scripts.bench import pct  # noqa: E402
+from scripts.stack import Stack, scratch_environment  # noqa: E402
 from tests.e2e import ScreeningUser, iop_fit_answer, new_sender, say, texts  # noqa: E402
 
 JANE = [
@@ -104,20 +103,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-flows-"))
-    env = environment(
-        {
-            "RASA_PORT": str(free_port()),
-            "ACTION_PORT": str(free_port()),
-            "WEB_PORT": str(free_port()),
-            "CLEARINGHOUSE_SANDBOX_PORT": str(free_port()),
-            "CLEARINGHOUSE_URL": "",
-            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-            "RASA_ENDPOINTS": "endpoints.yml",
-        }
-    )
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    env = scratch_environment(state)
     stack = Stack(env, log_dir=state / "log")
     print("starting servers…", flush=True)
     stack.start()

@@ -7,8 +7,6 @@ Usage: .venv/bin/python scripts/bench_widget.py   -> results/widget.json, result
 from __future__ import annotations
 
 import json
-import secrets
-import socket
 import statistics
 import sys
 import tempfile
@@ -18,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.stack import Stack, environment  # noqa: E402
+from scripts.stack import Stack, scratch_environment  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,12 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def first_message_seconds(browser, url: str) -> float:
@@ -67,17 +59,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     state = Path(tempfile.mkdtemp(prefix="bench-widget-"))
-    env = environment(
-        {
-            "RASA_PORT": str(free_port()),
-            "ACTION_PORT": str(free_port()),
-            "WEB_PORT": str(free_port()),
-            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-        }
-    )
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    env = scratch_environment(state)
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
     with Stack(env, log_dir=state / "log") as stack, sync_playwright() as pw:

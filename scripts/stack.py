@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +62,35 @@ def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     if not env.get("RASA_AUTH_TOKEN"):
         raise SystemExit("RASA_AUTH_TOKEN is not set: copy .env.example to .env (make does this).")
     (ROOT / "var").mkdir(exist_ok=True)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scratch_environment(state: Path, overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """A stack of its own for a test session or a benchmark: free ports, a fresh API token,
+    the app database and tracker store under `state`, the sandbox clearinghouse, the
+    default profile. `overrides` win (e.g. the production stores)."""
+    env = environment(
+        {
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "WEB_PORT": str(free_port()),
+            "CLEARINGHOUSE_SANDBOX_PORT": str(free_port()),
+            "CLEARINGHOUSE_URL": "",
+            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
+            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
+            "RASA_ENDPOINTS": "endpoints.yml",
+            "PROGRAM_PROFILE": "",
+            **(overrides or {}),
+        }
+    )
+    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     return env
 
 

@@ -4,8 +4,6 @@ action server and Rasa server once per session, on their own ports and databases
 from __future__ import annotations
 
 import os
-import secrets
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,33 +18,13 @@ def db_url(tmp_path, monkeypatch):
     return url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The real servers, as `make run` starts them, with this session's own state."""
-    from scripts.stack import Stack, environment
+    from scripts.stack import Stack, scratch_environment
 
     state = tmp_path_factory.mktemp("stack")
-    env = environment(
-        {
-            "RASA_PORT": str(_free_port()),
-            "ACTION_PORT": str(_free_port()),
-            "WEB_PORT": str(_free_port()),
-            "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()),
-            "CLEARINGHOUSE_URL": "",
-            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-            "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
-            "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
-            "RASA_ENDPOINTS": "endpoints.yml",
-            "PROGRAM_PROFILE": "",
-        }
-    )
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    env = scratch_environment(state)
     running = Stack(env, log_dir=state / "log").start()
     yield running
     running.stop()

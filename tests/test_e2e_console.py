@@ -253,7 +253,7 @@ def test_hand_back_changes_nothing_when_the_chat_server_cannot_be_told(stack, tm
     import subprocess
     import sys
 
-    from tests.conftest import _free_port
+    from scripts.stack import free_port as _free_port
 
     port = _free_port()
     env = {**stack.env, "WEB_PORT": str(port), "RASA_PORT": str(_free_port())}  # nothing there

@@ -2,14 +2,12 @@
 lock store (endpoints.production.yml), APP_ENV=production with a real PHI key. A booking
 and an insurance check go through it; what lands in PostgreSQL is encrypted."""
 
-import secrets
 import socket
 
 import psycopg2
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import _free_port
 from tests.e2e import new_sender, say, texts
 from tests.test_e2e_booking import book, code_in
 
@@ -29,7 +27,7 @@ def prod_stack(tmp_path_factory):
         pytest.skip(
             "PostgreSQL (5432) and Redis (6379) are needed for the production configuration"
         )
-    from scripts.stack import Stack, environment
+    from scripts.stack import Stack, scratch_environment
 
     admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="test")
     admin.autocommit = True
@@ -37,15 +35,9 @@ def prod_stack(tmp_path_factory):
         cur.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
         cur.execute(f"CREATE DATABASE {DATABASE}")
     state = tmp_path_factory.mktemp("prod")
-    env = environment(
+    env = scratch_environment(
+        state,
         {
-            "RASA_PORT": str(_free_port()),
-            "ACTION_PORT": str(_free_port()),
-            "WEB_PORT": str(_free_port()),
-            "CLEARINGHOUSE_SANDBOX_PORT": str(_free_port()),
-            "CLEARINGHOUSE_URL": "",
-            "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
-            "PROGRAM_PROFILE": "",
             "RASA_ENDPOINTS": "endpoints.production.yml",
             "TRACKER_DB_HOST": "127.0.0.1",
             "TRACKER_DB_PORT": "5432",
@@ -58,9 +50,8 @@ def prod_stack(tmp_path_factory):
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
             "APP_ENV": "production",
             "PHI_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        }
+        },
     )
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     running = Stack(env, log_dir=state / "log").start()
     yield running
     running.stop()

@@ -4,7 +4,6 @@ that dies is restarted while the others (the Rasa server's crisis reply) keep ru
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +14,10 @@ from typing import Callable, Dict, List
 import httpx
 import pytest
 
+from scripts.stack import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children_of(pid: int) -> Dict[int, str]:
