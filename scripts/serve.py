@@ -53,12 +53,20 @@ def main() -> int:
         )
         stack.start(echo=True)
         sandbox = env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1"
+        alerts = (
+            "posted to ALERT_WEBHOOK_URL by the notification worker"
+            if env.get("ALERT_WEBHOOK_URL", "").strip()
+            else "the console only (set ALERT_WEBHOOK_URL for a Slack-compatible webhook)"
+        )
         hint = " (the sandbox: try Aetna, PPO, AETNA12345, Jane Doe, 04/04/2004)" if sandbox else ""
         print(
             f"\nReady. Website with the chat widget: http://localhost:{env['WEB_PORT']}/\n"
             f"Rasa: {stack.rasa_url}  (REST: {stack.rasa_url}/webhooks/rest/webhook, "
             f"socket.io: {stack.rasa_url}/socket.io)\nActions: {stack.action_url}\n"
             f"Insurance checks go to: {env['CLEARINGHOUSE_URL']}{hint}\n"
+            f"Coordinator console: http://localhost:{env['WEB_PORT']}/console/ "
+            "(add an account: .venv/bin/python -m bot.console add-coordinator EMAIL --name NAME)\n"
+            f"Escalation alerts: {alerts}\n"
             "A process that exits is restarted; Ctrl-C stops everything.",
             flush=True,
         )

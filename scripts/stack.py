@@ -98,7 +98,7 @@ def scratch_environment(state: Path, overrides: Optional[Dict[str, str]] = None)
 class Process:
     name: str
     args: List[str]
-    health_url: str
+    health_url: str  # empty: no health endpoint
     log_path: Path
     popen: Optional[subprocess.Popen] = None
     echo: bool = False  # output to the terminal (make run) instead of log_path
@@ -144,6 +144,14 @@ class Stack:
         return f"http://127.0.0.1:{self.env['RASA_PORT']}"
 
     @property
+    def rasa_ports(self) -> List[str]:
+        """RASA_PORT, then RASA_REPLICA_PORTS (comma-separated): the Rasa replicas to run,
+        sharing the tracker and lock stores (production endpoints) and, through
+        SOCKETIO_REDIS_URL, the widget's sockets."""
+        extra = [p.strip() for p in self.env.get("RASA_REPLICA_PORTS", "").split(",")]
+        return [self.env["RASA_PORT"], *filter(None, extra)]
+
+    @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.env['WEB_PORT']}"
 
@@ -186,26 +194,36 @@ class Stack:
                 f"{self.action_url}/health",
                 logs / "actions.log",
             ),
+            *[
+                Process(
+                    "rasa server" + (f" {n}" if n > 1 else ""),
+                    [
+                        str(VENV_BIN / "rasa"),
+                        "run",
+                        "--enable-api",
+                        f"--auth-token={env['RASA_AUTH_TOKEN']}",
+                        "--port",
+                        port,
+                        "--cors",
+                        env.get("RASA_CORS", "*"),
+                        "--credentials",
+                        "credentials.yml",
+                        "--endpoints",
+                        env["RASA_ENDPOINTS"],
+                        "--model",
+                        str(MODEL),
+                    ],
+                    f"http://127.0.0.1:{port}/status?token={env['RASA_AUTH_TOKEN']}",
+                    logs / ("rasa.log" if n == 1 else f"rasa-{n}.log"),
+                )
+                for n, port in enumerate(self.rasa_ports, start=1)
+            ],
             Process(
-                "rasa server",
-                [
-                    str(VENV_BIN / "rasa"),
-                    "run",
-                    "--enable-api",
-                    f"--auth-token={env['RASA_AUTH_TOKEN']}",
-                    "--port",
-                    env["RASA_PORT"],
-                    "--cors",
-                    env.get("RASA_CORS", "*"),
-                    "--credentials",
-                    "credentials.yml",
-                    "--endpoints",
-                    env["RASA_ENDPOINTS"],
-                    "--model",
-                    str(MODEL),
-                ],
-                f"{self.rasa_url}/status?token={env['RASA_AUTH_TOKEN']}",
-                logs / "rasa.log",
+                # Sends the outbox (coordinator alerts); no port: alive is healthy.
+                "notification worker",
+                [str(VENV_BIN / "python"), "-m", "bot.notify"],
+                "",
+                logs / "notify.log",
             ),
             Process(
                 "website",
@@ -362,6 +380,8 @@ class Stack:
 
 
 def _healthy(url: str) -> bool:
+    if not url:  # a process without a port (the worker): running is all it can show
+        return True
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 300

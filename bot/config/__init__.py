@@ -39,6 +39,7 @@ from .parsers import (
     as_npi,
     as_path,
     as_port,
+    as_redis_url,
     as_seconds,
     as_text,
     mask_url,
@@ -95,6 +96,25 @@ class Settings:
         "",
         "Rasa URL the widget connects to; empty: http://localhost:$RASA_PORT",
         as_http_url,
+    )
+    rasa_api_url: str = _var(
+        "RASA_API_URL",
+        "",
+        "Rasa HTTP API address the console uses (any replica); empty: http://127.0.0.1:$RASA_PORT",
+        as_http_url,
+    )
+    socketio_redis_url: str = _var(
+        "SOCKETIO_REDIS_URL",
+        "",
+        "Redis shared by the Rasa replicas' socket.io servers; empty: one Rasa process",
+        as_redis_url,
+    )
+    alert_webhook_url: str = _var(
+        "ALERT_WEBHOOK_URL",
+        "",
+        "Slack-compatible webhook told of each escalation (a link, never PHI); empty: none",
+        as_http_url,
+        secret=True,
     )
     rasa_endpoints: str = _var(
         "RASA_ENDPOINTS",

@@ -65,6 +65,13 @@ def as_http_url(name: str, raw: str) -> str:
     return raw
 
 
+def as_redis_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise ConfigError(f"{name} must be a redis:// or rediss:// URL, got {mask_url(raw)!r}")
+    return raw
+
+
 def mask_url(url: str) -> str:
     """postgresql://user:secret@host/db -> postgresql://user:***@host/db (also when malformed)"""
     head, at, host = url.rpartition("@")

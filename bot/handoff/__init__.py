@@ -6,11 +6,14 @@ wait.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import List, Optional
 
 from sqlalchemy import select
 
 from bot.console.models import ConsoleSession
+from bot.notify import alert_coordinators
+from bot.profile.schema import WeeklyHours
 from bot.store import Escalation, session, utcnow
 
 PRIORITY_CRISIS = 0  # someone may be in danger now
@@ -27,6 +30,8 @@ def escalate(
         )
         s.add(record)
         s.flush()
+        # Same transaction: the alert is sent if and only if the escalation is recorded.
+        alert_coordinators(s, record.id, kind, conversation_id)
         return record.id
 
 
@@ -56,6 +61,18 @@ def for_conversation(conversation_id: str, db_url: Optional[str] = None) -> List
             .all()
         )
         return list(rows)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def someone_can_join(schedule: Optional[WeeklyHours], db_url: Optional[str] = None) -> bool:
+    """Whether the assistant may say "someone can join you here": inside the coordinators'
+    hours (when the profile sets them) and with a coordinator's console open."""
+    if schedule is not None and not schedule.is_open(_now()):
+        return False
+    return coordinators_online(db_url) > 0
 
 
 def coordinators_online(db_url: Optional[str] = None) -> int:
