@@ -122,3 +122,135 @@ def test_a_conversation_is_claimed_whole_by_one_coordinator(db_url):
     assert not close(request, sam.id, "returned")
     assert close(request, alex.id, "returned")
     assert [r for r in waiting() if r.conversation_id == "c1"] == []
+
+
+def _raw_bytes(db_url) -> bytes:
+    """The database file as stored, with its WAL (recent writes may still be only there)."""
+    from pathlib import Path
+
+    path = Path(db_url.replace("sqlite:///", ""))
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_notes_are_encrypted_at_rest_and_listed_oldest_first(db_url):
+    import pytest
+
+    from bot.console.notes import MAX_NOTE_CHARS, add_note, notes_for
+
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    sam = add_coordinator("sam@example.org", "Sam", "correct horse battery")
+    add_note("conv-notes", alex.id, "  Mentioned a sister, Quintessa, as support.  ")
+    add_note("conv-notes", sam.id, "Call back after 6pm")
+    add_note("another-conversation", sam.id, "not this one")
+    listed = notes_for("conv-notes")
+    assert [(n.author, n.text) for n in listed] == [
+        ("Alex", "Mentioned a sister, Quintessa, as support."),
+        ("Sam", "Call back after 6pm"),
+    ]
+    assert listed[0].at.tzinfo is not None and listed[0].at <= listed[1].at
+    raw = _raw_bytes(db_url)
+    assert b"conv-notes" in raw  # the file is the right one
+    for secret in (b"Quintessa", b"Call back after 6pm", b"not this one"):
+        assert secret not in raw
+    for bad in ("", "   ", "x" * (MAX_NOTE_CHARS + 1)):
+        with pytest.raises(ValueError):
+            add_note("conv-notes", alex.id, bad)
+    assert len(notes_for("conv-notes")) == 2
+
+
+def test_the_person_typing_is_kept_only_while_a_coordinator_holds_the_chat(db_url, monkeypatch):
+    from datetime import timedelta
+
+    from bot.console import queue
+    from bot.console.queue import close, mark_person_typing, person_typing
+    from bot.store import Escalation
+
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    first = escalate("c1", "crisis", "suicidal", PRIORITY_CRISIS)
+    escalate("c1", "request", "asked_for_person", PRIORITY_REQUEST)
+    escalate("someone-else", "request", "asked_for_person", PRIORITY_REQUEST)
+
+    def stored():
+        with session() as s:
+            return {e.id: e.person_typing_until for e in s.query(Escalation).all()}
+
+    # With the assistant (not claimed): nothing is written at all.
+    assert mark_person_typing("c1") is False and not person_typing("c1")
+    assert set(stored().values()) == {None}
+    assert mark_person_typing("never-escalated") is False
+
+    claim(first, alex.id)
+    assert mark_person_typing("c1") is True and person_typing("c1")
+    assert not person_typing("someone-else")
+    until = stored()
+    assert until[first] is not None and None in until.values()  # only c1's rows
+    # Five seconds without a refresh: not typing any more.
+    later = queue.utcnow() + timedelta(seconds=6)
+    with monkeypatch.context() as m:
+        m.setattr(queue, "utcnow", lambda: later)
+        assert not person_typing("c1")
+
+    assert close(first, alex.id, "returned")
+    assert mark_person_typing("c1") is False and not person_typing("c1")
+
+
+def test_an_admin_release_opens_the_whole_conversation_again(db_url):
+    from bot.console.queue import held, release
+    from bot.store import Escalation
+
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    sam = add_coordinator("sam@example.org", "Sam", "correct horse battery")
+    crisis = escalate("c1", "crisis", "suicidal", PRIORITY_CRISIS)
+    request = escalate("c1", "request", "asked_for_person", PRIORITY_REQUEST)
+    other = escalate("c2", "request", "asked_for_person", PRIORITY_REQUEST)
+    assert claim(crisis, alex.id).won and claim(other, alex.id).won
+
+    assert release(request) is True
+    with session() as s:
+        rows = {e.id: (e.status, e.claimed_by, e.claimed_at) for e in s.query(Escalation)}
+    assert rows[crisis] == rows[request] == ("open", None, None)
+    assert rows[other][:2] == ("claimed", alex.id)  # another conversation is untouched
+    # Open again: anyone can claim it now.
+    assert claim(request, sam.id).won and held(crisis).claimed_by == sam.id
+    assert release(99999) is False
+    assert release(request) is True and release(request) is False  # nobody holds it now
+
+
+def test_who_may_read_hold_or_release_a_conversation(db_url):
+    """The console's one door for a conversation's APIs (bot.console.web._refused): the
+    same reading rule as the conversation page (any escalated conversation, for any signed-in
+    coordinator), writing only for the holder, release only for admins; POSTs need the CSRF
+    token and, when sent, our Origin."""
+    from types import SimpleNamespace
+
+    from bot.console.accounts import SignedIn, current, start_session
+    from bot.console.queue import held
+    from bot.console.web import _refused
+
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    sam = add_coordinator("sam@example.org", "Sam", "correct horse battery")
+    robin = add_coordinator("robin@example.org", "Robin", "correct horse battery", role="admin")
+    escalation = escalate("c1", "request", "asked_for_person", PRIORITY_REQUEST)
+    claim(escalation, alex.id)
+    item = held(escalation)
+    signed = {p.name: current(start_session(p)[0]) for p in (alex, sam, robin)}
+
+    def status(who: SignedIn, need: str, method="POST", csrf="ok", origin=None, found=True):
+        headers = {"x-csrf-token": who.csrf_token if csrf == "ok" else csrf} if who else {}
+        if origin:
+            headers["origin"] = origin
+        request = SimpleNamespace(method=method, headers=headers, host="console.test")
+        refused = _refused(request, who, item if found else None, need)
+        return 200 if refused is None else refused.status
+
+    alex_, sam_, robin_ = signed["Alex"], signed["Sam"], signed["Robin"]
+    assert status(None, "read", method="GET") == 401
+    assert status(sam_, "read", method="GET") == 200  # not the holder, may still read
+    assert status(sam_, "read") == 200  # … and write a note
+    assert status(sam_, "read", found=False) == 404
+    assert status(sam_, "read", csrf="") == 403
+    assert status(sam_, "read", csrf="forged") == 403
+    assert status(sam_, "read", origin="https://evil.example") == 403
+    assert status(sam_, "read", origin="http://console.test") == 200
+    assert status(sam_, "hold") == 409 and status(alex_, "hold") == 200
+    assert status(alex_, "admin") == 403 and status(robin_, "admin") == 200

@@ -29,6 +29,15 @@ def account(stack, role="coordinator", name="Alex"):
 def signed_in(stack, email, password=PASSWORD):
     """A client with the console's cookies, as a browser would keep them."""
     client = httpx.Client(base_url=stack.web_url, follow_redirects=False, timeout=30)
+    if stack.env.get("APP_ENV") == "production":
+        # Production cookies are Secure (HTTPS behind the proxy); this test talks plain HTTP
+        # to the app itself, so it keeps them as the browser would over HTTPS.
+        def keep(response):
+            for header in response.headers.get_list("set-cookie"):
+                name, _, value = header.split(";")[0].partition("=")
+                client.cookies.set(name, value, path="/console")
+
+        client.event_hooks["response"] = [keep]
     form = client.get("/console/login")
     token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
     client.last = client.post(
@@ -156,11 +165,11 @@ def test_admins_read_the_audit_trail_others_cannot(stack):
 
 
 def transcript(client, escalation_id):
-    """The console's transcript stream, first snapshot."""
+    """The console's transcript stream, first snapshot's lines."""
     with client.stream("GET", f"/console/conversation/{escalation_id}/events") as events:
         for line in events.iter_lines():
             if line.startswith("data: "):
-                return json.loads(line[6:])
+                return json.loads(line[6:])["lines"]
     return []
 
 
@@ -290,6 +299,172 @@ def test_hand_back_changes_nothing_when_the_chat_server_cannot_be_told(stack, tm
             i for i in client.get("/console/queue.json").json() if i["conversation_id"] == person
         ]
         assert row and row[0]["claimed_by"] == "Alex"
+        # An admin's release is refused the same way: the claim stands.
+        admin = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        token = re.search(r'name="csrf" value="([^"]+)"', admin.get("/console/login").text)
+        admin.post(
+            "/console/login",
+            data={
+                "csrf": token.group(1),
+                "email": account(stack, role="admin", name="Robin"),
+                "password": PASSWORD,
+            },
+        )
+        released = admin.post(
+            f"/console/release/{item[0]['id']}", headers={"X-CSRF-Token": csrf_of(admin)}
+        )
+        assert released.status_code == 502
+        row = [
+            i for i in client.get("/console/queue.json").json() if i["conversation_id"] == person
+        ]
+        assert row and row[0]["claimed_by"] == "Alex"
     finally:
         web.terminate()
         web.wait(timeout=30)
+
+
+# --- notes, typing, release ------------------------------------------------------------------
+
+
+def queue_row(client, conversation_id):
+    rows = client.get("/console/queue.json").json()
+    found = [i for i in rows if i["conversation_id"] == conversation_id]
+    return found[0] if found else None
+
+
+def held_conversation(stack, holder="Alex"):
+    """A person who asked for a person, claimed by a new coordinator: (client, csrf, id,
+    conversation id)."""
+    client = signed_in(stack, account(stack, name=holder))
+    csrf = csrf_of(client)
+    say(stack, person := new_sender(), "/request_human")
+    escalation = queue_row(client, person)["id"]
+    claimed = client.post(f"/console/claim/{escalation}", headers={"X-CSRF-Token": csrf})
+    assert claimed.json()["won"]
+    return client, csrf, escalation, person
+
+
+def test_private_notes_are_for_the_team_only(stack):
+    from tests.e2e import tracker
+
+    alex, csrf, escalation, person = held_conversation(stack)
+    notes = f"/console/conversation/{escalation}/notes"
+    text = "Sister <b>Quintessa</b> is her support; call after 6pm"
+    # Doors: a session, the CSRF token, our Origin, a conversation handed to the team.
+    anonymous = httpx.Client(base_url=stack.web_url, timeout=30)
+    assert anonymous.post(notes, json={"text": text}).status_code == 401
+    assert alex.post(notes, json={"text": text}).status_code == 403
+    assert alex.post(notes, json={"text": text}, headers={"X-CSRF-Token": "x"}).status_code == 403
+    evil = {"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+    assert alex.post(notes, json={"text": text}, headers=evil).status_code == 403
+    headers = {"X-CSRF-Token": csrf}
+    assert (
+        alex.post("/console/conversation/987654/notes", json={"text": text}, headers=headers)
+    ).status_code == 404
+    empty = alex.post(notes, json={"text": "   "}, headers=headers)
+    assert empty.status_code == 400 and empty.json() == {"error": "write a note first"}
+    assert alex.post(notes, json=["not", "an object"], headers=headers).status_code == 400
+    assert alex.post(notes, json={"text": "x" * 2001}, headers=headers).status_code == 413
+
+    # Anyone who can read the conversation may note on it, not only the holder.
+    sam = signed_in(stack, account(stack, name="Sam"))
+    written = sam.post(notes, json={"text": text}, headers={"X-CSRF-Token": csrf_of(sam)})
+    assert written.status_code == 201
+    assert written.json()["author"] == "Sam" and written.json()["text"] == text
+    alex.post(notes, json={"text": "Second note"}, headers=headers)
+    page = alex.get(f"/console/conversation/{escalation}").text
+    assert "Sister &lt;b&gt;Quintessa&lt;/b&gt;" in page and "<b>Quintessa" not in page
+    assert page.index("Quintessa") < page.index("Second note")  # newest last
+
+    # Never to the person, never in the transcript; audited without the text.
+    events = json.dumps(tracker(stack, person)["events"])
+    assert "Quintessa" not in events and "Second note" not in events
+    assert not [x for x in transcript(alex, escalation) if "Quintessa" in x["text"]]
+    trail = signed_in(stack, account(stack, role="admin", name="Robin")).get("/console/audit")
+    assert "wrote_note" in trail.text and "Quintessa" not in trail.text
+
+
+@pytest.mark.parametrize(
+    "content, content_type, status",
+    [
+        (b"session_id=abc", "application/x-www-form-urlencoded", 400),
+        (b"{not json", "application/json", 400),
+        (b'["session_id"]', "application/json", 400),
+        (b"{}", "application/json", 400),
+        (b'{"session_id": 42}', "application/json", 400),
+        (b'{"session_id": ""}', "application/json", 400),
+        (json.dumps({"session_id": "x" * 129}).encode(), "application/json", 400),
+        (json.dumps({"session_id": "x" * 600}).encode(), "application/json", 413),
+        (b'{"session_id": "nobody-holds-this"}', "application/json", 204),
+    ],
+)
+def test_the_widgets_typing_route_refuses_bad_bodies(stack, content, content_type, status):
+    answer = httpx.post(
+        f"{stack.web_url}/chat/typing",
+        content=content,
+        headers={"Content-Type": content_type},
+        timeout=30,
+    )
+    assert answer.status_code == status
+
+
+def test_typing_is_passed_both_ways_while_a_coordinator_holds_the_chat(stack):
+    alex, csrf, escalation, person = held_conversation(stack)
+    base = f"/console/conversation/{escalation}"
+    headers = {"X-CSRF-Token": csrf}
+    # The coordinator's side: the holder only, a boolean only; the Rasa server passes it on.
+    sam = signed_in(stack, account(stack, name="Sam"))
+    refused = sam.post(
+        base + "/typing", json={"typing": True}, headers={"X-CSRF-Token": csrf_of(sam)}
+    )
+    assert refused.status_code == 409
+    assert alex.post(base + "/typing", json={"typing": True}).status_code == 403  # no token
+    assert alex.post(base + "/typing", json={"typing": "yes"}, headers=headers).status_code == 400
+    sent = alex.post(base + "/typing", json={"typing": True}, headers=headers)
+    assert (sent.status_code, sent.json()) == (202, {"forwarded": True})
+
+    # The person's side reaches the console's event stream, and goes quiet by itself.
+    with alex.stream("GET", base + "/events") as events:
+        snapshots = (json.loads(x[6:]) for x in events.iter_lines() if x.startswith("data: "))
+        assert next(snapshots)["typing"] is False
+        started = time.monotonic()
+        typing = httpx.post(f"{stack.web_url}/chat/typing", json={"session_id": person})
+        assert typing.status_code == 204
+        assert next(snapshots)["typing"] is True
+        assert time.monotonic() - started < 5
+        assert next(snapshots)["typing"] is False  # no refresh for 5 s
+        assert time.monotonic() - started < 10
+
+
+def test_an_admin_releases_an_abandoned_claim(stack):
+    alex, csrf, escalation, person = held_conversation(stack)
+    target = f"/console/release/{escalation}"
+    sam = signed_in(stack, account(stack, name="Sam"))
+    assert sam.post(target, headers={"X-CSRF-Token": csrf_of(sam)}).status_code == 403
+    robin = signed_in(stack, account(stack, role="admin", name="Robin"))
+    robin_csrf = csrf_of(robin)
+    assert robin.post(target).status_code == 403  # no token
+    evil = {"X-CSRF-Token": robin_csrf, "Origin": "https://evil.example"}
+    assert robin.post(target, headers=evil).status_code == 403
+    headers = {"X-CSRF-Token": robin_csrf}
+    assert robin.post("/console/release/987654", headers=headers).status_code == 404
+    assert queue_row(robin, person)["claimed_by"] == "Alex"
+
+    released = robin.post(target, headers=headers)
+    assert released.json() == {"status": "released", "told": True}
+    assert queue_row(robin, person)["claimed_by"] is None  # open again, for anyone to claim
+    assert robin.post(target, headers=headers).status_code == 409  # nobody holds it now
+    # The former holder can't write any more; the assistant answers the person again.
+    sent = alex.post(
+        f"/console/conversation/{escalation}/message",
+        json={"text": "hi"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert sent.status_code == 409
+    answer = say(stack, person, "how many people are in a group?")
+    assert answer and "capped at" in answer[0]["text"]
+    assert "released" in robin.get("/console/audit").text
+    # Claimed again later, the assistant is paused again.
+    again = sam.post(f"/console/claim/{escalation}", headers={"X-CSRF-Token": csrf_of(sam)})
+    assert again.json()["won"] is True
+    assert say(stack, person, "hello?") == []

@@ -140,7 +140,11 @@ LEGACY_TABLES = {
     "slot_claims",
     "callbacks",
 }
-LATER_COLUMNS = {("escalations", "claimed_by"), ("escalations", "claimed_at")}
+LATER_COLUMNS = {
+    ("escalations", "claimed_by"),
+    ("escalations", "claimed_at"),
+    ("escalations", "person_typing_until"),
+}
 
 
 def test_a_database_made_by_create_all_is_adopted_with_its_rows(sqlite_url):

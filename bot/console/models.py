@@ -1,7 +1,9 @@
-"""Coordinator accounts, their console sessions, and the audit trail of what they opened.
+"""Coordinator accounts, their console sessions, the audit trail of what they opened, and
+their private notes on conversations.
 
-No PHI here: an account is a work email, a name and a password hash; the audit records who
-opened which conversation when, never what it said.
+No PHI in accounts, sessions or the audit: an account is a work email, a name and a password
+hash; the audit records who opened which conversation when, never what it said. Notes may
+hold PHI, so their text is encrypted (EncryptedJSON).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, Integer, String
 
 from bot.store import Base, UTCDateTime, utcnow
+from bot.store.crypto import EncryptedJSON
 
 ROLES = ("coordinator", "admin")
 
@@ -53,3 +56,16 @@ class AuditEntry(Base):
     coordinator_id = Column(Integer, ForeignKey("coordinators.id"), nullable=False, index=True)
     action = Column(String(32), nullable=False)  # signed_in, opened_queue, claimed, …
     conversation_id = Column(String(128), nullable=True, index=True)
+
+
+class ConsoleNote(Base):
+    """A coordinator's private note on a conversation: never sent to the person, never part
+    of the transcript."""
+
+    __tablename__ = "console_notes"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    coordinator_id = Column(Integer, ForeignKey("coordinators.id"), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    text = Column(EncryptedJSON, nullable=False)

@@ -8,7 +8,7 @@ not handed to the team.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Union
 
 from sqlalchemy import select, update
@@ -178,18 +178,72 @@ def close(
     with every row of it they hold. False when this coordinator does not hold it."""
     if status not in ("returned", "resolved"):
         raise ValueError(status)
+    return _change_held(escalation_id, coordinator_id, db_url, status=status)
+
+
+def release(escalation_id: int, db_url: Optional[str] = None) -> bool:
+    """An admin frees an abandoned claim: every claimed row of the conversation is open
+    again, for anyone to claim. False when nobody holds it."""
+    return _change_held(
+        escalation_id,
+        None,
+        db_url,
+        status="open",
+        claimed_by=None,
+        claimed_at=None,
+        person_typing_until=None,
+    )
+
+
+def _change_held(
+    escalation_id: int, holder: Optional[int], db_url: Optional[str], **values: Any
+) -> bool:
+    """Update every claimed row of the escalation's conversation (only `holder`'s when
+    given): a conversation is held, and let go, as a whole."""
     with session(db_url) as s:
         target = s.get(Escalation, escalation_id)
         if target is None:
             return False
+        conditions = [
+            Escalation.conversation_id == target.conversation_id,
+            Escalation.status == "claimed",
+        ]
+        if holder is not None:
+            conditions.append(Escalation.claimed_by == holder)
         result = s.execute(
             update(Escalation)
-            .where(
-                Escalation.conversation_id == target.conversation_id,
-                Escalation.status == "claimed",
-                Escalation.claimed_by == coordinator_id,
-            )
-            .values(status=status)
+            .where(*conditions)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount > 0
+
+
+PERSON_TYPING_FOR = timedelta(seconds=5)  # the widget refreshes it every ~2 s while typing
+
+
+def mark_person_typing(conversation_id: str, db_url: Optional[str] = None) -> bool:
+    """The person is typing: recorded only while a coordinator holds the conversation (one
+    UPDATE; nothing is written for a conversation with the assistant). True if recorded."""
+    with session(db_url) as s:
+        result = s.execute(
+            update(Escalation)
+            .where(Escalation.conversation_id == conversation_id, Escalation.status == "claimed")
+            .values(person_typing_until=utcnow() + PERSON_TYPING_FOR)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount > 0
+
+
+def person_typing(conversation_id: str, db_url: Optional[str] = None) -> bool:
+    with session(db_url) as s:
+        found = s.execute(
+            select(Escalation.id)
+            .where(
+                Escalation.conversation_id == conversation_id,
+                Escalation.status == "claimed",
+                Escalation.person_typing_until > utcnow(),
+            )
+            .limit(1)
+        ).first()
+        return found is not None

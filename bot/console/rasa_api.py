@@ -19,6 +19,7 @@ import httpx
 from bot.config import settings
 
 TIMEOUT = httpx.Timeout(10.0)
+TYPING_TIMEOUT = httpx.Timeout(3.0)
 SLOT = "coordinator_message"  # domain.yml: set only through this API
 ACTION = "action_coordinator_message"  # actions/handoff.py: says the slot's text
 
@@ -36,7 +37,8 @@ class Line:
 class RasaAPI:
     def __init__(self, base_url: Optional[str] = None, token: Optional[str] = None):
         s = settings()
-        self.base_url = (base_url or f"http://127.0.0.1:{s.rasa_port}").rstrip("/")
+        default = s.rasa_api_url or f"http://127.0.0.1:{s.rasa_port}"
+        self.base_url = (base_url or default).rstrip("/")
         self.token = token if token is not None else s.rasa_auth_token
 
     def _url(self, conversation_id: str, tail: str) -> str:
@@ -62,6 +64,18 @@ class RasaAPI:
 
     def resume(self, conversation_id: str) -> None:
         self.append(conversation_id, [{"event": "resume"}])
+
+    def typing(self, conversation_id: str, typing: bool) -> None:
+        """Show or hide "someone from the intake team is typing" in the person's widget (the
+        socket.io channel's own route, channels/socketio.py). Short timeout: it is only a
+        hint, and a late one is worse than none."""
+        response = httpx.post(
+            f"{self.base_url}/webhooks/socketio/typing",
+            json={"sender": conversation_id, "typing": typing},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=TYPING_TIMEOUT,
+        )
+        response.raise_for_status()
 
     def transcript(self, conversation_id: str) -> List[Line]:
         response = httpx.get(

@@ -27,7 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.config import settings
-from bot.console import accounts, queue, rasa_api
+from bot.console import accounts, notes, queue, rasa_api
 from bot.console.summary import intake_summary
 
 log = logging.getLogger(__name__)
@@ -287,23 +287,25 @@ async def conversation_page(request: Request, escalation_id: int) -> response.HT
         csrf=who.csrf_token,
         item=item,
         summary=await _blocking(intake_summary, item.conversation_id),
+        notes=await _blocking(notes.notes_for, item.conversation_id),
         holding=item.status == "claimed" and item.claimed_by == who.person.id,
     )
 
 
 @console.get("/conversation/<escalation_id:int>/events")
 async def conversation_events(request: Request, escalation_id: int) -> Any:
-    """The transcript as server-sent events: the whole list again whenever it grows."""
+    """The transcript as server-sent events, {"lines": [...], "typing": bool}: sent again
+    whenever the transcript grows or the person starts or stops typing."""
     who, item = await _conversation(request, escalation_id)
-    if who is None:
-        return response.json({"error": "sign in first"}, status=401)
-    if item is None:
-        return response.json({"error": "not in the queue"}, status=404)
+    refused = _refused(request, who, item, "read")
+    if refused is not None:
+        return refused
+    assert item is not None
     api = rasa_api.RasaAPI()
     stream = await request.respond(
         content_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
-    sent, idle, next_check = -1, 0.0, [time.monotonic() + SESSION_RECHECK]
+    sent, idle, next_check = None, 0.0, [time.monotonic() + SESSION_RECHECK]
     while True:
         if await _session_ended(request, next_check):
             return None
@@ -311,9 +313,11 @@ async def conversation_events(request: Request, escalation_id: int) -> Any:
             lines = await _blocking(api.transcript, item.conversation_id)
         except (httpx.HTTPError, ValueError):
             lines = None
-        if lines is not None and len(lines) != sent:
-            await stream.send(f"data: {json.dumps([asdict(x) for x in lines])}\n\n")
-            sent, idle = len(lines), 0.0
+        typing = await _blocking(queue.person_typing, item.conversation_id)
+        if lines is not None and (len(lines), typing) != sent:
+            payload = {"lines": [asdict(x) for x in lines], "typing": typing}
+            await stream.send(f"data: {json.dumps(payload)}\n\n")
+            sent, idle = (len(lines), typing), 0.0
         elif idle >= 15:
             await stream.send(": keep-alive\n\n")
             idle = 0.0
@@ -321,35 +325,54 @@ async def conversation_events(request: Request, escalation_id: int) -> Any:
         idle += QUEUE_POLL_SECONDS
 
 
-def _holder_request(request: Request, who: Optional[accounts.SignedIn], item: Any) -> Any:
-    """None when the request may act on the conversation, else the refusal to send."""
+def _refused(request: Request, who: Optional[accounts.SignedIn], item: Any, need: str) -> Any:
+    """None when the request may go on, else the refusal to send. `need` is "read" (the
+    conversation page's rule: any conversation handed to the team), "hold" (only the
+    coordinator holding it) or "admin". Every POST needs the CSRF token and our Origin."""
     if who is None:
         return response.json({"error": "sign in first"}, status=401)
-    if not _same_origin(request) or not who.csrf_ok(request.headers.get("x-csrf-token")):
+    if request.method == "POST" and (
+        not _same_origin(request) or not who.csrf_ok(request.headers.get("x-csrf-token"))
+    ):
         return response.json({"error": "refused: not from the console"}, status=403)
+    if need == "admin" and not who.person.is_admin:
+        return response.json({"error": "only an admin can do this"}, status=403)
     if item is None:
         return response.json({"error": "not in the queue"}, status=404)
-    if item.status != "claimed" or item.claimed_by != who.person.id:
+    if need == "hold" and (item.status != "claimed" or item.claimed_by != who.person.id):
         return response.json({"error": "claim the conversation first"}, status=409)
     return None
+
+
+def json_body(request: Request) -> Any:
+    """The parsed JSON body, or None when it is missing or not JSON (never a 500)."""
+    try:
+        return request.json
+    except Exception:  # noqa: BLE001 (Sanic raises its own error for a body that isn't JSON)
+        return None
+
+
+def _posted_text(request: Request, limit: int, what: str) -> Tuple[str, Any]:
+    """The "text" of a JSON body, stripped, and None; or "" and the refusal to send."""
+    body = json_body(request)
+    text = str(body.get("text") or "").strip() if isinstance(body, dict) else ""
+    if not text:
+        return "", response.json({"error": f"write a {what} first"}, status=400)
+    if len(text) > limit:
+        return "", response.json({"error": f"at most {limit} characters"}, status=413)
+    return text, None
 
 
 @console.post("/conversation/<escalation_id:int>/message")
 async def send_message(request: Request, escalation_id: int) -> response.HTTPResponse:
     who, item = await _conversation(request, escalation_id)
-    refused = _holder_request(request, who, item)
+    refused = _refused(request, who, item, "hold")
     if refused is not None:
         return refused
     assert who is not None and item is not None
-    try:
-        body = request.json
-    except Exception:  # noqa: BLE001 (Sanic raises its own error for a body that isn't JSON)
-        body = None
-    text = str(body.get("text") or "").strip() if isinstance(body, dict) else ""
-    if not text:
-        return response.json({"error": "write a message first"}, status=400)
-    if len(text) > MAX_MESSAGE_CHARS:
-        return response.json({"error": f"at most {MAX_MESSAGE_CHARS} characters"}, status=413)
+    text, refused = _posted_text(request, MAX_MESSAGE_CHARS, "message")
+    if refused is not None:
+        return refused
     if not await _tell(item.conversation_id, text):
         return response.json({"error": "the chat server did not answer; try again"}, status=502)
     return response.json({"sent": True})
@@ -369,24 +392,98 @@ async def _hand_back(request: Request, escalation_id: int, status: str) -> respo
     """Return the conversation to the assistant, or resolve it; either way the assistant
     answers the person's next message again."""
     who, item = await _conversation(request, escalation_id)
-    refused = _holder_request(request, who, item)
+    refused = _refused(request, who, item, "hold")
     if refused is not None:
         return refused
     assert who is not None and item is not None
-    # The assistant is resumed first: if the chat server cannot be told, nothing changes
-    # here, so the conversation is never marked returned while the assistant stays paused.
-    told = await _tell(
-        item.conversation_id,
+    return await _resume_then(
+        who,
+        item,
+        status,
         f"{who.person.name} has handed the chat back to the assistant. You can keep asking "
         "questions here, or ask for a person any time.",
-        resume=True,
+        partial(queue.close, escalation_id, who.person.id, status),
     )
-    if not told:
+
+
+@console.post("/release/<escalation_id:int>")
+async def release(request: Request, escalation_id: int) -> response.HTTPResponse:
+    """An admin frees a conversation someone holds and left (closed the browser, went home):
+    it is open in the queue again, and the assistant answers the person meanwhile."""
+    who, item = await _conversation(request, escalation_id)
+    refused = _refused(request, who, item, "admin")
+    if refused is not None:
+        return refused
+    assert who is not None and item is not None
+    if item.status != "claimed":
+        return response.json({"error": "nobody holds this conversation"}, status=409)
+    return await _resume_then(
+        who,
+        item,
+        "released",
+        "The person from our intake team had to step away, so the assistant is back for now. "
+        "Your request is still with the team: someone can join this chat when available.",
+        partial(queue.release, escalation_id),
+    )
+
+
+async def _resume_then(
+    who: accounts.SignedIn,
+    item: queue.Held,
+    action: str,
+    text: str,
+    change: Callable[[], bool],
+) -> response.HTTPResponse:
+    """Resume the assistant (saying `text` to the person), then `change` the queue and audit
+    `action`. The assistant is resumed first: if the chat server cannot be told, nothing
+    changes here, so a conversation is never let go while the assistant stays paused."""
+    if not await _tell(item.conversation_id, text, resume=True):
         return response.json({"error": "the chat server did not answer; try again"}, status=502)
-    if not await _blocking(queue.close, escalation_id, who.person.id, status):
+    if not await _blocking(change):
         return response.json({"error": "claim the conversation first"}, status=409)
-    await _blocking(accounts.audit, who.person.id, status, item.conversation_id)
-    return response.json({"status": status, "told": told})
+    await _blocking(accounts.audit, who.person.id, action, item.conversation_id)
+    return response.json({"status": action, "told": True})
+
+
+@console.post("/conversation/<escalation_id:int>/notes")
+async def write_note(request: Request, escalation_id: int) -> response.HTTPResponse:
+    """A private note for the team (anyone who may read the conversation). Audited without
+    its text; never sent to the person."""
+    who, item = await _conversation(request, escalation_id)
+    refused = _refused(request, who, item, "read")
+    if refused is not None:
+        return refused
+    assert who is not None and item is not None
+    text, refused = _posted_text(request, notes.MAX_NOTE_CHARS, "note")
+    if refused is not None:
+        return refused
+    note = await _blocking(notes.add_note, item.conversation_id, who.person.id, text)
+    await _blocking(accounts.audit, who.person.id, "wrote_note", item.conversation_id)
+    return response.json(
+        {"author": note.author, "at": f"{note.at:%Y-%m-%d %H:%M} UTC", "text": note.text},
+        status=201,
+    )
+
+
+@console.post("/conversation/<escalation_id:int>/typing")
+async def coordinator_typing(request: Request, escalation_id: int) -> response.HTTPResponse:
+    """The holder is typing (or stopped): shown in the person's widget. Only a hint: if the
+    chat server cannot be told, the console carries on (202, forwarded false)."""
+    who, item = await _conversation(request, escalation_id)
+    refused = _refused(request, who, item, "hold")
+    if refused is not None:
+        return refused
+    assert item is not None
+    body = json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("typing"), bool):
+        return response.json({"error": 'send {"typing": true} or {"typing": false}'}, status=400)
+    try:
+        await _blocking(rasa_api.RasaAPI().typing, item.conversation_id, body["typing"])
+        forwarded = True
+    except httpx.HTTPError as exc:
+        log.warning("typing not forwarded to the Rasa server: %s", type(exc).__name__)
+        forwarded = False
+    return response.json({"forwarded": forwarded}, status=202)
 
 
 @console.get("/audit")

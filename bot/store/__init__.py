@@ -72,6 +72,9 @@ class Escalation(Base):
     # The coordinator holding it (bot.console); one at a time.
     claimed_by = Column(Integer, nullable=True)
     claimed_at = Column(DateTime(timezone=True), nullable=True)
+    # While a coordinator holds it: until when the person counts as typing (the widget
+    # refreshes it every few seconds; the console shows "The person is typing…").
+    person_typing_until = Column(UTCDateTime, nullable=True)
 
 
 # Each capability keeps its tables in its own models module (on the shared Base); all are
@@ -83,6 +86,7 @@ MODEL_MODULES = (
     "bot.coverage.models",
     "bot.scheduling.models",
     "bot.console.models",
+    "bot.notify.models",
 )
 
 

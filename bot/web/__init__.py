@@ -3,6 +3,8 @@
 - `/`: the demo program page with the chat widget (web/site/index.html, the program's name
   and the Rasa URL filled in); `/static/…` its files;
 - `/calendar/<code>.ics?t=…`: a booking's calendar file (the signed token is the only key);
+- `POST /chat/typing`: the widget says the person is typing (shown in the console while a
+  coordinator holds the chat; ignored otherwise);
 - `/console/…`: the coordinator console (bot.console.web);
 - `/healthz`.
 
@@ -11,17 +13,23 @@ Sanic because Rasa already pins it (21.12): no second web framework.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 from pathlib import Path
 
 from sanic import Sanic, response
 from sanic.request import Request
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console.web import console
+from bot.console import queue
+from bot.console.web import console, json_body
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 MAX_REQUEST_BYTES = 64 * 1024  # the console's forms and messages are small
+MAX_TYPING_BYTES = 512  # {"session_id": "…"}: nothing more
+log = logging.getLogger(__name__)
 
 
 def render_page(rasa_url: str) -> str:
@@ -64,6 +72,27 @@ def create_app(rasa_url: str, name: str = "iop_web") -> Sanic:
         return response.raw(
             body, content_type="text/calendar; charset=utf-8", headers={"Cache-Control": "no-store"}
         )
+
+    @app.post("/chat/typing")
+    async def person_typing(request: Request) -> response.HTTPResponse:
+        """Public (the widget, same origin): JSON only, so a cross-site form cannot send it
+        without the browser asking first. Writes only when a coordinator holds the chat."""
+        if len(request.body or b"") > MAX_TYPING_BYTES:
+            return response.json({"error": "too large"}, status=413)
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return response.json({"error": "send JSON"}, status=400)
+        body = json_body(request)
+        session_id = body.get("session_id") if isinstance(body, dict) else None
+        if not isinstance(session_id, str) or not 0 < len(session_id) <= 128:
+            return response.json({"error": "session_id is required"}, status=400)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, queue.mark_person_typing, session_id
+            )
+        except SQLAlchemyError as exc:  # only a hint: say so, never a 500
+            log.warning("person typing not recorded: %s", type(exc).__name__)
+            return response.json({"error": "try again later"}, status=503)
+        return response.empty(status=204)
 
     app.static("/static", str(WEB / "static"))
     app.blueprint(console)

@@ -5,6 +5,9 @@
  * It talks to Rasa's socket.io channel (socket.io client 4, vendored by `make web`),
  * keeps the conversation for the life of the browser tab (sessionStorage: a shared
  * computer does not keep it after the tab closes), and loads nothing from third parties.
+ * While a coordinator holds the chat, each side sees when the other is typing: the Rasa
+ * server emits `coordinator_typing`, and the widget posts to the website's /chat/typing
+ * (next to /static/, the same origin as this script).
  */
 (function () {
   "use strict";
@@ -15,11 +18,18 @@
   var title = script.dataset.title || "Questions? Chat with us";
   var storeKey = "iop-chat:" + serverUrl;
   var TYPING_QUIET_MS = 700;
+  var TEAM_TYPING_MS = 6000; // the console refreshes it every ~2 s while the coordinator types
+  var ASSISTANT_WAIT_MS = 10000;
+  var TEAM_TYPING_TEXT = "Someone from the intake team is typing…";
+  var PERSON_TYPING_EVERY_MS = 2000;
+  var typingUrl = new URL("../chat/typing", staticBase).href;
 
   var state = load();
   var socket = null;
   var els = {};
   var typingTimer = null;
+  var teamTypingTimer = null;
+  var lastTypingPost = 0;
 
   function load() {
     try {
@@ -75,6 +85,8 @@
     els.typing = el("div", { class: "iop-chat-typing", hidden: "", "aria-hidden": "true" },
       [el("span"), el("span"), el("span")]);
     els.status = el("div", { class: "iop-chat-visually-hidden", role: "status", "aria-live": "polite" });
+    // Always in the page (empty when off), so screen readers announce the text when it comes.
+    els.teamTyping = el("div", { class: "iop-chat-team-typing", "aria-live": "polite" });
     els.input = el("input", {
       id: "iop-chat-input", type: "text", autocomplete: "off", maxlength: "1000",
       placeholder: "Type your question…",
@@ -96,7 +108,7 @@
         el("a", { href: "tel:911", text: "911" }),
         document.createTextNode("."),
       ]),
-      els.log, els.typing, els.status, els.form,
+      els.log, els.typing, els.teamTyping, els.status, els.form,
     ]);
     // Restore the tab's history before the log is live, so it is not read out again.
     state.messages.forEach(renderMessage);
@@ -108,6 +120,7 @@
     els.panel.addEventListener("keydown", function (e) {
       if (e.key === "Escape") { setOpen(false); els.launcher.focus(); }
     });
+    els.input.addEventListener("input", personTyping);
     els.form.addEventListener("submit", function (e) {
       e.preventDefault();
       var text = els.input.value.trim();
@@ -173,9 +186,33 @@
     els.status.textContent = on ? "The assistant is typing" : "";
   }
 
+  function showTeamTyping(on) {
+    clearTimeout(teamTypingTimer);
+    els.teamTyping.textContent = on ? TEAM_TYPING_TEXT : "";
+    if (on) teamTypingTimer = setTimeout(function () { showTeamTyping(false); }, TEAM_TYPING_MS);
+  }
+
+  // Tells the website the person is typing, at most every 2 s; it is kept (and shown in the
+  // console) only while a coordinator holds the chat. Only the session id is sent.
+  function personTyping() {
+    var now = Date.now();
+    if (!state.sessionId || !els.input.value.trim() || now - lastTypingPost < PERSON_TYPING_EVERY_MS) return;
+    lastTypingPost = now;
+    try {
+      fetch(typingUrl, {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+        body: JSON.stringify({ session_id: state.sessionId }),
+      }).catch(function () { /* only a hint */ });
+    } catch (e) { /* no fetch: no hint */ }
+  }
+
   function send(payload, shown) {
     if (shown !== null) addMessage({ from: "user", text: shown });
     showTyping(true);
+    // While a coordinator holds the chat the assistant is paused and never answers: the
+    // dots must not promise a reply forever.
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { showTyping(false); }, ASSISTANT_WAIT_MS);
     connect(function () {
       socket.emit("user_uttered", { message: payload, session_id: state.sessionId, metadata: metadata() });
     });
@@ -195,6 +232,7 @@
       return { title: b.title, payload: b.payload };
     });
     if (data.text || buttons.length) addMessage({ from: "bot", text: data.text || "", buttons: buttons });
+    showTeamTyping(false);
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { showTyping(false); }, TYPING_QUIET_MS);
     showTyping(true);
@@ -223,6 +261,7 @@
         flush();
       });
       socket.on("bot_uttered", onBotMessage);
+      socket.on("coordinator_typing", function (data) { showTeamTyping(!!(data && data.typing)); });
       socket.on("connect_error", function () {
         showTyping(false);
         els.status.textContent = "Connection problem, retrying…";

@@ -1,5 +1,7 @@
-// One conversation: the transcript arrives as server-sent events and is drawn with
-// textContent only; the holder can reply, return the chat to the assistant, or resolve it.
+// One conversation: the transcript arrives as server-sent events ({lines, typing}) and is
+// drawn with textContent only; the holder can reply (the person sees "typing…" meanwhile),
+// return the chat to the assistant, or resolve it; anyone who can read it can leave a
+// private note; an admin can release someone else's claim.
 (function () {
   "use strict";
   var section = document.getElementById("conversation");
@@ -9,13 +11,15 @@
   var list = document.getElementById("transcript");
   var status = document.getElementById("status");
   var alertBox = document.getElementById("crisis-alert");
+  var personTyping = document.getElementById("person-typing");
   var base = "/console/conversation/" + id;
   var WHO = { person: "Person", assistant: "Assistant", coordinator: "Intake team" };
+  var TYPING_EVERY_MS = 2000; // the widget hides the hint after 6 s without a refresh
 
-  function draw(lines) {
+  function draw(data) {
     list.textContent = "";
     var crisis = false;
-    lines.forEach(function (line) {
+    data.lines.forEach(function (line) {
       var item = document.createElement("li");
       item.className = line.who + (line.crisis ? " crisis" : "");
       var who = document.createElement("strong");
@@ -26,10 +30,11 @@
       if (line.crisis === "acute") crisis = true;
     });
     alertBox.hidden = !crisis;
+    personTyping.textContent = data.typing ? "The person is typing…" : "";
   }
 
-  function post(path, body) {
-    return fetch(base + path, {
+  function post(url, body) {
+    return fetch(url, {
       method: "POST",
       headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
       credentials: "same-origin",
@@ -41,27 +46,88 @@
     });
   }
 
+  function failed(result, fallback) {
+    return (result.data && result.data.error) || fallback;
+  }
+
   var form = document.getElementById("reply");
   if (form) {
+    var box = document.getElementById("message");
+    var lastTyping = 0; // when "typing" was last sent; 0: the person sees no hint
+    var typing = function (on) {
+      lastTyping = on ? Date.now() : 0;
+      post(base + "/typing", { typing: on }).catch(function () { /* only a hint */ });
+    };
+    box.addEventListener("input", function () {
+      if (!box.value.trim()) {
+        if (lastTyping) typing(false);
+      } else if (Date.now() - lastTyping >= TYPING_EVERY_MS) {
+        typing(true);
+      }
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var box = document.getElementById("message");
-      post("/message", { text: box.value }).then(function (result) {
-        if (result.ok) { box.value = ""; status.textContent = ""; }
-        else { status.textContent = (result.data && result.data.error) || "Not sent; try again."; }
+      post(base + "/message", { text: box.value }).then(function (result) {
+        if (result.ok) {
+          box.value = "";
+          status.textContent = "";
+          if (lastTyping) typing(false);
+        } else {
+          status.textContent = failed(result, "Not sent; try again.");
+        }
       });
     });
     ["return", "resolve"].forEach(function (action) {
       document.getElementById(action).addEventListener("click", function () {
-        post("/" + action).then(function (result) {
+        post(base + "/" + action).then(function (result) {
           status.textContent = result.ok
             ? (action === "return" ? "Returned to the assistant." : "Resolved.")
-            : (result.data && result.data.error) || "That didn't work; try again.";
+            : failed(result, "That didn't work; try again.");
           if (result.ok) form.hidden = true;
         });
       });
     });
   }
+
+  var release = document.getElementById("release");
+  if (release) {
+    release.addEventListener("click", function () {
+      release.disabled = true;
+      post("/console/release/" + id).then(function (result) {
+        status.textContent = result.ok
+          ? "Released: the conversation is open in the queue again."
+          : failed(result, "Not released; try again.");
+        release.disabled = result.ok;
+      });
+    });
+  }
+
+  var noteForm = document.getElementById("note-form");
+  noteForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var noteBox = document.getElementById("note");
+    post(base + "/notes", { text: noteBox.value }).then(function (result) {
+      if (!result.ok) {
+        status.textContent = failed(result, "Note not saved; try again.");
+        return;
+      }
+      var item = document.createElement("li");
+      var who = document.createElement("strong");
+      who.textContent = result.data.author;
+      var at = document.createElement("time");
+      at.textContent = result.data.at;
+      var text = document.createElement("span");
+      text.className = "note-text";
+      text.textContent = result.data.text;
+      [who, at, text].forEach(function (part) {
+        item.appendChild(part);
+        item.appendChild(document.createTextNode(" "));
+      });
+      document.getElementById("note-list").appendChild(item);
+      noteBox.value = "";
+      status.textContent = "Note saved.";
+    });
+  });
 
   var claim = section.querySelector("button.claim");
   if (claim) {
