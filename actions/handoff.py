@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import profile
-from bot.handoff import PRIORITY_REQUEST, coordinators_online, escalate
+from bot.handoff import PRIORITY_REQUEST, escalate, someone_can_join
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ class ActionRequestHuman(Action):
                 reason="asked_for_person",
                 priority=PRIORITY_REQUEST,
             )
-            online = coordinators_online()
+            online = someone_can_join(p.facts.program.coordinator_schedule)
         except Exception as exc:  # noqa: BLE001 (the database is down: still answer, honestly)
             log.error("request for a person not recorded: %s", type(exc).__name__)
             dispatcher.utter_message(text=p.contact_unrecorded)
             return []
-        if online > 0:
-            # Someone has the console open: they see this request and can join the chat.
+        if online:
+            # In the team's hours, someone has the console open: they can join the chat.
             dispatcher.utter_message(text=p.contact_text)
             return []
         # Nobody can join now: say so, and offer what the code can keep (a saved call-back).

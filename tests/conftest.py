@@ -18,13 +18,26 @@ def db_url(tmp_path, monkeypatch):
     return url
 
 
+def always_staffed(state: Path) -> Path:
+    """The sample profile without the coordinators' hours: these servers run at any hour,
+    and the tests of "someone can join" should not depend on the clock (the hours have
+    their own tests with a fixed clock)."""
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "bot" / "profile" / "program.yml").read_text())
+    del profile["facts"]["program"]["coordinator_schedule"]
+    path = state / "profile.yml"
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    return path
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The real servers, as `make run` starts them, with this session's own state."""
     from scripts.stack import Stack, scratch_environment
 
     state = tmp_path_factory.mktemp("stack")
-    env = scratch_environment(state)
+    env = scratch_environment(state, {"PROGRAM_PROFILE": str(always_staffed(state))})
     running = Stack(env, log_dir=state / "log").start()
     yield running
     running.stop()

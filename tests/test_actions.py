@@ -1,8 +1,10 @@
 """Custom actions on trackers from JSON fixtures: assert on events and dispatched messages."""
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -152,11 +154,19 @@ def test_a_request_for_a_person_when_nobody_is_online_offers_contact(db_url):
     assert [r.priority for r in for_conversation("test-human", db_url)] == [PRIORITY_REQUEST]
 
 
-def test_a_request_for_a_person_while_a_coordinator_is_online_asks_them_to_join(db_url):
-    from datetime import timedelta
+# Central Time (the sample profile's coordinator_schedule: weekdays 8:00-18:00).
+TUESDAY_10AM = datetime(2026, 12, 8, 16, 0, tzinfo=timezone.utc)
+TUESDAY_7PM = datetime(2026, 12, 9, 1, 0, tzinfo=timezone.utc)
+SATURDAY_NOON = datetime(2026, 12, 12, 18, 0, tzinfo=timezone.utc)
+CHRISTMAS_NOON = datetime(2026, 12, 25, 18, 0, tzinfo=timezone.utc)
 
+
+def test_a_request_for_a_person_while_a_coordinator_is_online_asks_them_to_join(
+    db_url, monkeypatch
+):
     from bot.console.accounts import add_coordinator, mark_online, start_session, utcnow
 
+    monkeypatch.setattr("bot.handoff._now", lambda: TUESDAY_10AM)
     alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
     token, _ = start_session(alex)
     mark_online(token, utcnow() + timedelta(seconds=30))
@@ -165,6 +175,21 @@ def test_a_request_for_a_person_while_a_coordinator_is_online_asks_them_to_join(
     mark_online(token, None)  # the console closed
     messages, _ = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="t-3"))
     assert messages[0]["text"] == profile().contact_unavailable
+
+
+@pytest.mark.parametrize("now", [TUESDAY_7PM, SATURDAY_NOON, CHRISTMAS_NOON])
+def test_outside_the_teams_hours_a_console_left_open_is_not_someone_to_join(
+    db_url, monkeypatch, now
+):
+    from bot.console.accounts import add_coordinator, mark_online, start_session, utcnow
+
+    monkeypatch.setattr("bot.handoff._now", lambda: now)
+    alex = add_coordinator("alex@example.org", "Alex", "correct horse battery")
+    token, _ = start_session(alex)
+    mark_online(token, utcnow() + timedelta(seconds=30))
+    messages, events = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="t-4"))
+    assert messages[0]["text"] == profile().contact_unavailable  # the call-back offer
+    assert events == [SlotSet("contact_offer", True)]
 
 
 def test_did_you_mean_offers_the_two_best_guesses_in_plain_words():

@@ -134,13 +134,14 @@ def test_editing_the_profile_changes_the_answer_without_retraining(stack, tmp_pa
     raw["facts"]["groups"]["cap"] = 7
     edited = tmp_path / "program.yml"
     edited.write_text(yaml.safe_dump(raw))
+    original = stack.env["PROGRAM_PROFILE"]
     stack.restart_actions({"PROGRAM_PROFILE": str(edited)})
     try:
         assert (
             "capped at 7" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]
         )
     finally:
-        stack.restart_actions({"PROGRAM_PROFILE": ""})
+        stack.restart_actions({"PROGRAM_PROFILE": original})
     assert "capped at 10" in texts(say(stack, new_sender(), "how many people are in a group?"))[0]
 
 

@@ -128,11 +128,13 @@ def test_asking_for_a_person_pauses_and_queues_a_request(run):
     assert [r.kind for r in for_conversation("conv-1", ctx.db_url)] == ["request"]
 
 
-def test_asking_for_a_person_while_a_coordinator_is_online(run):
-    from datetime import timedelta
+def test_asking_for_a_person_while_a_coordinator_is_online(run, monkeypatch):
+    from datetime import datetime, timedelta, timezone
 
     from bot.console.accounts import add_coordinator, mark_online, start_session, utcnow
 
+    # A Tuesday, 10 am Central: inside the sample profile's coordinator hours.
+    monkeypatch.setattr("bot.handoff._now", lambda: datetime(2026, 12, 8, 16, tzinfo=timezone.utc))
     engine, ctx, say = run
     alex = add_coordinator("alex@example.org", "Alex", "correct horse battery", db_url=ctx.db_url)
     token, _ = start_session(alex, db_url=ctx.db_url)
@@ -140,6 +142,10 @@ def test_asking_for_a_person_while_a_coordinator_is_online(run):
     engine.start("pets", ctx), say("yes")
     turn = say("/request_human", "request_human", 1.0)
     assert turn.say[0].text == PROFILE.contact_text
+    # The same at 7 pm: the console is still open, but the team's day is over.
+    monkeypatch.setattr("bot.handoff._now", lambda: datetime(2026, 12, 9, 1, tzinfo=timezone.utc))
+    engine.start("pets", ctx), say("yes")
+    assert say("/request_human", "request_human", 1.0).say[0].text == PROFILE.contact_queued
 
 
 def test_answers_are_encrypted_in_the_database(run, tmp_path):

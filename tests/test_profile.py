@@ -189,3 +189,31 @@ def test_the_couples_policy_is_a_clinic_fact(raw):
 def test_conditions_are_clinic_facts(raw):
     raw["facts"]["conditions"]["treated"] = ["alcohol use", "depression"]
     assert "alcohol use and depression" in parse_profile(raw).answer("conditions_treated")
+
+
+def test_the_coordinators_hours_are_read_on_the_local_clock(raw):
+    from datetime import datetime, timezone
+
+    hours = parse_profile(raw).facts.program.coordinator_schedule
+    utc = timezone.utc
+    assert hours.is_open(datetime(2026, 12, 8, 14, 0, tzinfo=utc))  # Tue 8:00 CST opens
+    assert not hours.is_open(datetime(2026, 12, 8, 13, 59, tzinfo=utc))  # 7:59
+    assert not hours.is_open(datetime(2026, 12, 9, 0, 0, tzinfo=utc))  # Tue 18:00 closes
+    assert hours.is_open(datetime(2027, 6, 8, 13, 0, tzinfo=utc))  # 8:00 CDT in summer
+    assert not hours.is_open(datetime(2026, 12, 12, 16, 0, tzinfo=utc))  # a Saturday
+    assert not hours.is_open(datetime(2026, 12, 25, 16, 0, tzinfo=utc))  # a holiday
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"hours": {"thurs": ["08:00-18:00"]}}, r"coordinator_schedule.*unknown weekday 'thurs'"),
+        ({"hours": {"mon": ["18:00-08:00"]}}, r"coordinator_schedule.*ends before it starts"),
+        ({"time_zone": "Central"}, r"coordinator_schedule.*unknown time zone"),
+        ({"opens": "08:00"}, r"coordinator_schedule\.opens"),
+    ],
+)
+def test_bad_coordinator_hours_are_named(raw, change, expected):
+    raw["facts"]["program"]["coordinator_schedule"].update(change)
+    with pytest.raises(ProfileError, match=expected):
+        parse_profile(raw)

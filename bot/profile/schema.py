@@ -6,8 +6,8 @@ what a type cannot: plan types, time zones, intake hours, state codes.
 
 from __future__ import annotations
 
-from datetime import date, time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Extra, NonNegativeInt, PositiveInt, validator
@@ -29,7 +29,10 @@ class ProgramFacts(_Strict):
     name: str
     phone: str
     email: str
-    coordinator_hours: str
+    coordinator_hours: str  # said to people, e.g. "Monday to Friday, 8 am to 6 pm Central Time"
+    # The same hours for the code: outside them nobody is offered a live coordinator, even
+    # with a console left open. Unset: whether a coordinator is online decides alone.
+    coordinator_schedule: Optional[WeeklyHours] = None
 
 
 class GroupFacts(_Strict):
@@ -171,19 +174,13 @@ class InsuranceFacts(_Strict):
         return plans
 
 
-class IntakeFacts(_Strict):
-    """When intake assessments can be booked with the built-in scheduler."""
+class WeeklyHours(_Strict):
+    """Opening hours: per weekday, "HH:MM-HH:MM" windows in the program's time zone, closed on
+    the holidays (local dates)."""
 
     time_zone: str
-    slot_minutes: PositiveInt
-    buffer_minutes: NonNegativeInt
-    min_lead_hours: NonNegativeInt
-    horizon_days: PositiveInt
-    # Per weekday, a list of "HH:MM-HH:MM" windows in the program's time zone.
     hours: Dict[str, List[str]]
     holidays: List[date] = []
-    assessment: str  # what happens in the assessment
-    join: str  # how to join it
 
     @validator("time_zone")
     def known_time_zone(cls, tz: str) -> str:
@@ -206,6 +203,35 @@ class IntakeFacts(_Strict):
                 if end <= start:
                     raise ValueError(f"{day}: '{window}' ends before it starts")
         return hours
+
+    def windows(self, day: date) -> List[Tuple[time, time]]:
+        """That local date's (start, end) windows; none on a holiday."""
+        if day in self.holidays:
+            return []
+        out = []
+        for window in self.hours.get(WEEKDAYS[day.weekday()], []):
+            start, end = (time.fromisoformat(t.strip()) for t in window.split("-"))
+            out.append((start, end))
+        return out
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether `moment` (aware) falls inside a window, on the local clock."""
+        local = moment.astimezone(ZoneInfo(self.time_zone))
+        return any(start <= local.time() < end for start, end in self.windows(local.date()))
+
+
+class IntakeFacts(WeeklyHours):
+    """When intake assessments can be booked with the built-in scheduler."""
+
+    slot_minutes: PositiveInt
+    buffer_minutes: NonNegativeInt
+    min_lead_hours: NonNegativeInt
+    horizon_days: PositiveInt
+    assessment: str  # what happens in the assessment
+    join: str  # how to join it
+
+
+ProgramFacts.update_forward_refs(WeeklyHours=WeeklyHours)
 
 
 class PetFacts(_Strict):

@@ -10,23 +10,13 @@ now, not on a holiday (a local date).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, Optional
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.core import Slot
 
 if TYPE_CHECKING:
     from bot.profile import IntakeFacts
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _windows(facts: IntakeFacts, day: date) -> List[Tuple[time, time]]:
-    out = []
-    for window in facts.hours.get(WEEKDAYS[day.weekday()], []):
-        start, end = (time.fromisoformat(t.strip()) for t in window.split("-"))
-        out.append((start, end))
-    return out
 
 
 def _local(day: date, t: time, zone: ZoneInfo) -> Optional[datetime]:
@@ -41,12 +31,10 @@ def _local(day: date, t: time, zone: ZoneInfo) -> Optional[datetime]:
 
 def day_slots(facts: IntakeFacts, day: date) -> Iterator[Slot]:
     """Every slot of one local day (no lead time, horizon or booking filter)."""
-    if day in set(facts.holidays):
-        return
     zone = ZoneInfo(facts.time_zone)
     length = timedelta(minutes=facts.slot_minutes)
     step = timedelta(minutes=facts.slot_minutes + facts.buffer_minutes)
-    for w_start, w_end in _windows(facts, day):
+    for w_start, w_end in facts.windows(day):  # none on a holiday
         cursor = datetime.combine(day, w_start)
         last = datetime.combine(day, w_end)
         while cursor + length <= last:  # wall-clock arithmetic, then localise
