@@ -23,7 +23,7 @@ from bot import consent
 from bot.dialog import PERSON, SKIPPED, NotUnderstood, Option, Question, Reply, faq_topic
 from bot.faq import agrees, answer_topic
 from bot.flows.models import FlowDraft
-from bot.handoff import PRIORITY_REQUEST, coordinators_online, escalate
+from bot.handoff import PRIORITY_REQUEST, escalate, someone_can_join
 from bot.profile import PLAN_TOPICS, TOPICS, Profile
 from bot.store import session
 
@@ -214,8 +214,8 @@ class Engine:
                 priority=PRIORITY_REQUEST,
                 db_url=ctx.db_url,
             )
-            # "Someone can join you" only while a coordinator has the queue open.
-            online = coordinators_online(ctx.db_url) > 0
+            # "Someone can join you" only in the team's hours, with a coordinator online.
+            online = someone_can_join(ctx.profile.facts.program.coordinator_schedule, ctx.db_url)
             contact = ctx.profile.contact_text if online else ctx.profile.contact_queued
             return Turn(
                 [
