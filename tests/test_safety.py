@@ -62,6 +62,10 @@ def test_lower_risk_mentions_never_get_the_full_alarm(detector):
         ("no point in living anymore", "suicidal"),
         ("im cutting right now", "self_harm"),
         ("he's not breathing after using", "overdose_medical"),
+        # "normal heart rate" is a health question; a heart rate in trouble still alarms.
+        ("my heart rate is way above normal after those pills", "overdose_medical"),
+        ("i dont want to go on anymore", "suicidal"),
+        ("he kicked me out and said he would hurt me", "danger_from_others"),
         ("my partner says she is going to kill herself", "third_person_suicidal"),
         ("my boyfriend is threatening me right now", "danger_from_others"),
         ("I'm going to hurt my coworker tomorrow", "harm_to_others"),
@@ -116,6 +120,11 @@ def test_acute_examples(detector, text, reason):
         "will you write me a reference letter for grad school",
         "can you write a note for my work",
         "will someone notice if im not actually getting better",
+        "what's a normal resting heart rate",
+        # Found while writing FAQ paraphrases.
+        "we dont want to go through insurance, can we just pay cash",
+        "i do not want to go to group today",
+        "will you kick me out if i relapse",
     ],
 )
 def test_idioms_and_clinical_talk_do_not_trigger(detector, text):
