@@ -43,11 +43,22 @@ HONEST = ("unsure", "out_of_scope")
 # Intents whose replies are honest for any question: "I'm not sure what that answer is for",
 # the support message, or a person.
 HONEST_INTENTS = ("inform", "share_struggle", "request_human")
+# A flow that does what the question asks serves it better than the FAQ answer: "can I move
+# my intake appointment?" starts rescheduling rather than describing how.
+SERVED_BY_FLOW = {
+    "cancellation": {"reschedule_appointment", "cancel_appointment"},
+    "start_time": {"book_appointment"},
+    "who_is_it_for": {"start_screening"},
+    "insurance": {"check_insurance"},
+    "ppo_coverage": {"check_insurance"},
+}
+# Small talk answered as small talk ("are you a bot?") is never a wrong topic.
+SMALL_TALK = {"greet", "goodbye", "thanks", "bot_challenge"}
 WRONG_MAX = 0.01  # issue 17: wrong-topic answers to answerable questions at most 1%
 OUT_OF_SCOPE_WRONG_MAX = 0.04  # an out-of-scope question answered as a topic (measured 2/77)
-# Answered right at once; measured 0.746 (0.92 within one "Did you mean …?" click). The
-# issue's goal is 0.90 at once: not reached, so the gate guards what was measured.
-CORRECT_MIN = 0.70
+# Answered right at once on the first set; measured 0.800 (0.944 within one "Did you mean …?"
+# click). The issue's goal is 0.90 at once; the third, unseen set measured 0.899.
+CORRECT_MIN = 0.76
 
 
 def reply_kind(parse: Dict[str, Any], text: str, known: set, previous: Optional[str] = None) -> str:
@@ -68,6 +79,9 @@ def reply_kind(parse: Dict[str, Any], text: str, known: set, previous: Optional[
 
 def score(expected: str, got: str) -> str:
     """correct, honest or wrong; `expected` is a topic, "a+b" for a double, or "unknown"."""
+    flow = got.removeprefix("intent:")
+    if flow in SERVED_BY_FLOW.get(expected, ()) or (expected == "unknown" and flow in SMALL_TALK):
+        return "correct"
     answered = [] if got in HONEST else got.split("+")
     if any(not a.startswith("unknown:") for a in answered if a):
         honest = False

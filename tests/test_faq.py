@@ -27,6 +27,11 @@ from bot.faq import answer_topic, confident
         ("is the star of the program the group therapy", None),
         ("do you take the chip program for my teen", "medicaid"),
         ("texas star plus?", "medicaid"),
+        ("is apple health accepted", "medicaid"),
+        ("my daughter is on CHIP, would that cover it", "medicaid"),
+        ("we have masshealth", "medicaid"),
+        ("can you chip away at my anxiety", None),
+        ("i have a chip on my shoulder about therapy", None),
     ],
 )
 def test_the_plan_a_question_names(text, plan):
