@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
 MODEL := models/latest.tar.gz
-TRAINING_INPUTS := domain.yml config.yml $(shell find data -name '*.yml' 2>/dev/null)
+# The folders too: removing a training file changes its folder's time, and retrains.
+TRAINING_INPUTS := domain.yml config.yml $(shell find data -name '*.yml' -o -type d 2>/dev/null)
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2

@@ -4,7 +4,10 @@
   reply until the signed-in console's event stream shows them;
 - coordinator message to widget: the widget in headless Chromium asks for a person, a
   coordinator claims and sends messages; how long from the console's POST until the
-  message shows in the widget.
+  message shows in the widget;
+- crisis alert: a crisis message over the REST channel; how long from sending it until the
+  clinic's webhook (stand_ins.webhook, over HTTP) has the alert: the escalation, the outbox
+  row and the notification worker's poll and POST.
 
 Usage: .venv/bin/python scripts/bench_console.py [--runs N]
 Writes results/console.json and prints a summary.
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bot.console.accounts import add_coordinator  # noqa: E402
 from scripts.bench import pct  # noqa: E402
 from scripts.stack import Stack, scratch_environment  # noqa: E402
+from stand_ins.webhook import Webhook  # noqa: E402
 from tests.e2e import new_sender, say  # noqa: E402
 
 PASSWORD = "bench password 123"
@@ -128,12 +132,30 @@ def widget_latency(stack: Stack, runs: int) -> dict:
     }
 
 
+def alert_latency(stack: Stack, hook: Webhook, runs: int) -> dict:
+    waits = []
+    for n in range(runs):
+        before = len(hook.received)
+        sent = time.time()
+        say(stack, new_sender("bench"), "i want to kill myself tonight")
+        got = hook.wait_for(before + 1, timeout=30)
+        if len(got) <= before:
+            raise SystemExit(f"alert {n} never arrived")
+        waits.append(got[before]["_at"] - sent)
+    return {
+        "runs": runs,
+        "p50_ms": round(pct(waits, 0.5) * 1000),
+        "p95_ms": round(pct(waits, 0.95) * 1000),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-console-"))
-    env = scratch_environment(state)
+    hook = Webhook().start()
+    env = scratch_environment(state, {"ALERT_WEBHOOK_URL": hook.url})
     stack = Stack(env, log_dir=state / "log")
     print("starting servers…", flush=True)
     stack.start()
@@ -142,9 +164,11 @@ def main() -> None:
         results = {
             "queue_update_after_reply": queue_latency(stack, args.runs),
             "coordinator_message_to_widget": widget_latency(stack, args.runs),
+            "crisis_message_to_webhook_alert": alert_latency(stack, hook, args.runs),
         }
     finally:
         stack.stop()
+        hook.stop()
     out = ROOT / "results" / "console.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -36,7 +36,8 @@ def main(path: str) -> int:
         if isinstance(v, dict) and v.get("support", 0) >= MIN_SUPPORT and k not in AVERAGES
     )
     f1 = sum(v for v, _ in per_intent) / len(per_intent)
-    below = [(v, k) for v, k in per_intent if v < INTENT_FLOOR]
+    # Rounded: 3 of 5 recalled at full precision is F1 0.75 exactly, stored as 0.74999….
+    below = [(v, k) for v, k in per_intent if round(v, 6) < INTENT_FLOOR]
     macro_ok = f1 >= THRESHOLD
     print(
         f"held-out intent macro F1 = {f1:.3f} over {len(per_intent)} intents with "
