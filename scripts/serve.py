@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import check_or_exit  # noqa: E402
+from bot.notify.templates import TemplateError, load_templates  # noqa: E402
 from bot.profile import ProfileError, load_profile  # noqa: E402
 from bot.store.crypto import MissingKeyError, check_key  # noqa: E402
 from bot.store.migrate import upgrade as upgrade_schema  # noqa: E402
@@ -24,6 +25,11 @@ def main() -> int:
         load_profile(env.get("PROGRAM_PROFILE") or None)
     except ProfileError as exc:
         print(f"Program profile is not valid: {exc}", file=sys.stderr)
+        return 2
+    try:
+        load_templates()  # bot/notify/messages.yml: a booking must never fail on its wording
+    except TemplateError as exc:
+        print(f"Message templates are not valid: {exc}", file=sys.stderr)
         return 2
     os.environ.update({k: v for k, v in env.items() if k in ("APP_ENV", "PHI_ENCRYPTION_KEY")})
     try:
@@ -53,6 +59,16 @@ def main() -> int:
         )
         stack.start(echo=True)
         sandbox = env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1"
+        mail = (
+            f"kept as files in {env.get('MAIL_DIR') or 'var/mail'} (the local mail stand-in)"
+            if env.get("RUN_SMTP_SANDBOX") == "1"
+            else f"sent through {env['SMTP_HOST']}"
+        )
+        sms = (
+            f"kept as files in {env.get('SMS_DIR') or 'var/sms'} (the local Twilio stand-in)"
+            if env.get("RUN_TWILIO_SANDBOX") == "1"
+            else "sent through Twilio"
+        )
         alerts = (
             "posted to ALERT_WEBHOOK_URL by the notification worker"
             if env.get("ALERT_WEBHOOK_URL", "").strip()
@@ -67,6 +83,7 @@ def main() -> int:
             f"Coordinator console: http://localhost:{env['WEB_PORT']}/console/ "
             "(add an account: .venv/bin/python -m bot.console add-coordinator EMAIL --name NAME)\n"
             f"Escalation alerts: {alerts}\n"
+            f"Emails: {mail}\nTexts: {sms}\n"
             "A process that exits is restarted; Ctrl-C stops everything.",
             flush=True,
         )

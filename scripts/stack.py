@@ -36,6 +36,8 @@ DEFAULTS: Dict[str, str] = {
     "ACTION_PORT": "5055",
     "WEB_PORT": "8000",
     "CLEARINGHOUSE_SANDBOX_PORT": "8089",
+    "SMTP_SANDBOX_PORT": "8025",
+    "TWILIO_SANDBOX_PORT": "8026",
     "RASA_ENDPOINTS": "endpoints.yml",
     "TRACKER_SQLITE_PATH": str(ROOT / "var" / "tracker.db"),
     "RASA_TELEMETRY_ENABLED": "false",
@@ -58,6 +60,25 @@ def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
         env["CLEARINGHOUSE_URL"] = f"http://127.0.0.1:{env['CLEARINGHOUSE_SANDBOX_PORT']}"
         env["RUN_CLEARINGHOUSE_SANDBOX"] = "1"
         env["CLEARINGHOUSE_API_KEY"] = env.get("CLEARINGHOUSE_API_KEY") or "sandbox"
+    if not env.get("SMTP_HOST", "").strip():
+        # No mail server configured: the local one, which keeps each message under var/mail.
+        env.update(
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=env["SMTP_SANDBOX_PORT"],
+            SMTP_STARTTLS="false",
+            SMTP_USER="",
+            RUN_SMTP_SANDBOX="1",
+        )
+    if not env.get("TWILIO_ACCOUNT_SID", "").strip():
+        # No Twilio account: the local stand-in (texts kept under var/sms), with credentials
+        # of its own so the Basic auth and the STOP webhook's signature are checked for real.
+        env.update(
+            TWILIO_ACCOUNT_SID="AC" + secrets.token_hex(16),
+            TWILIO_AUTH_TOKEN=secrets.token_hex(16),
+            TWILIO_FROM=env.get("TWILIO_FROM") or "+15550100100",
+            TWILIO_API_URL=f"http://127.0.0.1:{env['TWILIO_SANDBOX_PORT']}",
+            RUN_TWILIO_SANDBOX="1",
+        )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if not env.get("RASA_AUTH_TOKEN"):
         raise SystemExit("RASA_AUTH_TOKEN is not set: copy .env.example to .env (make does this).")
@@ -81,6 +102,12 @@ def scratch_environment(state: Path, overrides: Optional[Dict[str, str]] = None)
             "ACTION_PORT": str(free_port()),
             "WEB_PORT": str(free_port()),
             "CLEARINGHOUSE_SANDBOX_PORT": str(free_port()),
+            "SMTP_SANDBOX_PORT": str(free_port()),
+            "TWILIO_SANDBOX_PORT": str(free_port()),
+            "SMTP_HOST": "",
+            "TWILIO_ACCOUNT_SID": "",
+            "MAIL_DIR": str(state / "mail"),
+            "SMS_DIR": str(state / "sms"),
             "CLEARINGHOUSE_URL": "",
             "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
             "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
@@ -179,6 +206,44 @@ class Stack:
             if env.get("RUN_CLEARINGHOUSE_SANDBOX") == "1"
             else []
         )
+        if env.get("RUN_SMTP_SANDBOX") == "1":
+            sandbox.append(
+                Process(
+                    "mail stand-in",
+                    [
+                        str(VENV_BIN / "python"),
+                        "-m",
+                        "stand_ins.smtp",
+                        "--port",
+                        env["SMTP_SANDBOX_PORT"],
+                        "--dir",
+                        env.get("MAIL_DIR") or str(ROOT / "var" / "mail"),
+                    ],
+                    "",
+                    logs / "mail.log",
+                )
+            )
+        if env.get("RUN_TWILIO_SANDBOX") == "1":
+            sandbox.append(
+                Process(
+                    "text stand-in",
+                    [
+                        str(VENV_BIN / "python"),
+                        "-m",
+                        "stand_ins.twilio",
+                        "--port",
+                        env["TWILIO_SANDBOX_PORT"],
+                        "--dir",
+                        env.get("SMS_DIR") or str(ROOT / "var" / "sms"),
+                        "--account-sid",
+                        env["TWILIO_ACCOUNT_SID"],
+                        "--auth-token",
+                        env["TWILIO_AUTH_TOKEN"],
+                    ],
+                    "",
+                    logs / "sms.log",
+                )
+            )
         return sandbox + [
             Process(
                 "action server",

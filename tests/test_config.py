@@ -47,7 +47,7 @@ def test_defaults_match_env_example(clean):
         s.calcom_fallback_email,
     ) == ("", None, "https://api.cal.com", 10.0, "")
     assert (s.booking_code_prefix, s.web_port, s.web_base_url) == (
-        "IOP",
+        "APT",
         8000,
         "http://localhost:8000",
     )

@@ -457,7 +457,7 @@ def test_ics_parses_back_with_the_right_utc_start():
     ).utcoffset() == timedelta(0)
     assert event.decoded("dtend") == slot.end
     assert str(event["summary"]) == "Intake assessment"
-    assert str(event["uid"]) == "RIV-7KQ2M@iop-intake"
+    assert str(event["uid"]) == "RIV-7KQ2M@intake-assistant"
     assert b"DTSTART:20261124T200000Z" in data
     assert b"Jordan" not in data and b"5125550142" not in data
     cancelled = Calendar.from_ical(

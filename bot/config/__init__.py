@@ -116,6 +116,33 @@ class Settings:
         as_http_url,
         secret=True,
     )
+    # --- Notifications (bot.notify): empty SMTP_HOST / TWILIO_ACCOUNT_SID: make run starts
+    # the local stand-ins (stand_ins.smtp keeps mail under var/mail, stand_ins.twilio texts
+    # under var/sms) ---
+    smtp_host: str = _var("SMTP_HOST", "", "SMTP server for email; empty: the local stand-in")
+    smtp_port: int = _var("SMTP_PORT", 587, "SMTP port", as_port)
+    smtp_user: str = _var("SMTP_USER", "", "SMTP user (empty: no authentication)")
+    smtp_password: str = _var("SMTP_PASSWORD", "", "SMTP password", secret=True)
+    smtp_starttls: bool = _var(
+        "SMTP_STARTTLS",
+        True,
+        "upgrade the SMTP connection with STARTTLS (on in production)",
+        as_flag,
+    )
+    mail_from: str = _var(
+        "MAIL_FROM", "intake@example.org", "sender address of the emails", as_email
+    )
+    twilio_account_sid: str = _var(
+        "TWILIO_ACCOUNT_SID", "", "Twilio account SID for texts; empty: the local stand-in"
+    )
+    twilio_auth_token: str = _var("TWILIO_AUTH_TOKEN", "", "Twilio auth token", secret=True)
+    twilio_from: str = _var("TWILIO_FROM", "", "the number texts come from (E.164, +1…)")
+    twilio_api_url: str = _var(
+        "TWILIO_API_URL",
+        "https://api.twilio.com",
+        "Twilio's API (the stand-in in development)",
+        as_http_url,
+    )
     rasa_endpoints: str = _var(
         "RASA_ENDPOINTS",
         "endpoints.yml",
@@ -236,7 +263,10 @@ class Settings:
         as_email,
     )
     booking_code_prefix: str = _var(
-        "BOOKING_CODE_PREFIX", "IOP", "confirmation codes look like IOP-7KQ2M", as_code_prefix
+        "BOOKING_CODE_PREFIX",
+        "APT",
+        "confirmation codes look like APT-7KQ2M (neutral: texts and emails show them)",
+        as_code_prefix,
     )
 
     def __post_init__(self) -> None:

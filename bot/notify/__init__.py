@@ -7,6 +7,7 @@ the one kind is the coordinator alert: a new escalation posts a Slack-compatible
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Dict, Optional
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import settings
 from bot.notify.models import OutboxMessage
+from bot.store import utcnow
 
 # The alert's first words, by escalation kind (bot.handoff): no PHI, only why and where.
 ALERT_HEADLINES = {
@@ -33,8 +35,10 @@ def enqueue(
     payload: Dict[str, Any],
     dedupe_key: str,
     conversation_id: Optional[str] = None,
+    due: Optional[datetime] = None,
 ) -> Optional[OutboxMessage]:
-    """Add one message to the outbox in `s`'s transaction; None if `dedupe_key` is there."""
+    """Add one message to the outbox in `s`'s transaction, to send at `due` (default now);
+    None if `dedupe_key` is there."""
     if s.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first():
         return None
     row = OutboxMessage(
@@ -43,6 +47,7 @@ def enqueue(
         payload=payload,
         dedupe_key=dedupe_key,
         conversation_id=conversation_id,
+        next_attempt_at=due or utcnow(),
     )
     s.add(row)
     return row

@@ -57,7 +57,28 @@ def post_webhook(payload: Dict, client: httpx.Client) -> Outcome:
     return Outcome(sent=False, retry=code == 429 or code >= 500, reason=f"HTTP {code}")
 
 
-SENDERS: Dict[str, Callable[[Dict, httpx.Client], Outcome]] = {"webhook": post_webhook}
+def send_text(payload: Dict, client: httpx.Client) -> Outcome:
+    """A text, unless the number replied STOP after it was queued."""
+    from bot.notify.optout import opted_out
+    from bot.notify.sms import send_sms
+
+    with session() as s:
+        if opted_out(s, payload["to"]):
+            return Outcome(sent=False, reason="opted out (STOP)")
+    return send_sms(payload, client)
+
+
+def send_mail(payload: Dict, client: httpx.Client) -> Outcome:
+    from bot.notify.email import send_email
+
+    return send_email(payload, client)
+
+
+SENDERS: Dict[str, Callable[[Dict, httpx.Client], Outcome]] = {
+    "webhook": post_webhook,
+    "email": send_mail,
+    "sms": send_text,
+}
 
 
 def retry_delay(attempts: int) -> float:

@@ -26,7 +26,7 @@ class BuiltInScheduler(Scheduler):
         intake_facts: IntakeFacts,
         db_url: Optional[str] = None,
         now: Callable[[], datetime] = _utcnow,
-        code_prefix: str = "IOP",
+        code_prefix: str = "APT",
     ) -> None:
         self.facts = intake_facts
         self.now = now

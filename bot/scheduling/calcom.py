@@ -78,7 +78,7 @@ class CalComScheduler(Scheduler):
         db_url: Optional[str] = None,
         horizon_days: int = 21,
         slot_minutes: int = 60,
-        code_prefix: str = "IOP",
+        code_prefix: str = "APT",
         fallback_email: Optional[str] = None,
         transport: Optional[httpx.BaseTransport] = None,
     ) -> None:

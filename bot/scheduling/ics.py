@@ -8,7 +8,8 @@ from icalendar import Calendar, Event
 
 from bot.scheduling.core import Booking
 
-PRODID = "-//Virtual IOP intake assistant//bot.scheduling//EN"
+# Neutral names: the file is attached to emails a shared inbox may show.
+PRODID = "-//Intake assistant//bot.scheduling//EN"
 
 
 def to_ics(booking: Booking, summary: str, description: str = "", location: str = "") -> bytes:
@@ -20,7 +21,7 @@ def to_ics(booking: Booking, summary: str, description: str = "", location: str 
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if not booking.active else "PUBLISH")
     event = Event()
-    event.add("uid", f"{booking.code}@iop-intake")
+    event.add("uid", f"{booking.code}@intake-assistant")
     event.add("dtstamp", datetime.now(timezone.utc))
     event.add("dtstart", booking.slot.start.astimezone(timezone.utc))
     event.add("dtend", booking.slot.end.astimezone(timezone.utc))

@@ -46,5 +46,5 @@ def calendar_file(
         summary=f"Intake assessment, {facts.program.name}",
         description=f"{facts.intake.assessment}. {facts.intake.join} "
         f"Questions: {facts.program.phone}.",
-        location="Secure video link (sent before the appointment)",
+        location="Video call",
     )

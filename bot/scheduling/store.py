@@ -9,6 +9,7 @@ from typing import Callable, Dict, List, Optional, Set, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from bot import store
 from bot.dialog import NotUnderstood
@@ -45,6 +46,27 @@ def to_booking(row: BookingRecord) -> Booking:
         external_uid=row.external_uid,
         sequence=row.sequence,
         created_at=row.created_at,
+    )
+
+
+def queue_messages(s: Session, booking: Booking, event: str) -> None:
+    """The confirmation, reminders or cancellation this change promises, in its transaction
+    (bot.notify.bookings): stored together with the booking, or not at all."""
+    from bot.notify.bookings import queue_booking_messages
+    from bot.notify.templates import load_templates
+    from bot.profile import load_profile
+    from bot.scheduling.contact import format_slot
+    from bot.scheduling.ics import to_ics
+
+    # Discreet: the calendar entry names the sender only, like the messages.
+    ics = to_ics(booking, summary=f"Appointment with {load_templates().sender}")
+    queue_booking_messages(
+        s,
+        booking,
+        event,
+        when=format_slot(booking.slot, booking.time_zone),
+        phone_number=load_profile().facts.program.phone,
+        ics=ics,
     )
 
 
@@ -157,7 +179,9 @@ class LocalBookings:
                     s.flush()  # the INSERT is the transaction's first statement
                     if self.claim_slots:
                         s.execute(SlotClaim.__table__.insert(), self._claims(row.id, slot))
-                    return to_booking(row)
+                    booking = to_booking(row)
+                    queue_messages(s, booking, "booked")
+                    return booking
 
             try:
                 return _claiming(attempt)
@@ -222,7 +246,9 @@ class LocalBookings:
                 if external_uid is not None:
                     row.external_uid = external_uid
                 s.flush()
-                return to_booking(row)
+                booking = to_booking(row)
+                queue_messages(s, booking, "rescheduled")
+                return booking
 
         return _claiming(attempt)
 
@@ -231,18 +257,21 @@ class LocalBookings:
 
         def attempt() -> Booking:
             with store.session(self.db_url) as s:
-                s.execute(
+                changed = s.execute(
                     update(BookingRecord)
                     .where(BookingRecord.code == code, BookingRecord.status.in_(ACTIVE))
                     .values(status="cancelled", sequence=BookingRecord.sequence + 1)
-                )
+                ).rowcount
                 row = s.execute(
                     select(BookingRecord).where(BookingRecord.code == code)
                 ).scalar_one_or_none()
                 if row is None:
                     raise BookingNotFound("No booking with that code.")
                 s.execute(delete(SlotClaim).where(SlotClaim.booking_id == row.id))
-                return to_booking(row)
+                booking = to_booking(row)
+                if changed:  # not when it was already cancelled
+                    queue_messages(s, booking, "cancelled")
+                return booking
 
         return retry_locked(attempt)
 

@@ -87,6 +87,7 @@ MODEL_MODULES = (
     "bot.scheduling.models",
     "bot.console.models",
     "bot.notify.models",
+    "bot.notify.optout",
 )
 
 

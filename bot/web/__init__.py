@@ -14,6 +14,7 @@ Sanic because Rasa already pins it (21.12): no second web framework.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import logging
 from pathlib import Path
@@ -22,6 +23,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.config import settings
 from bot.console import queue
 from bot.console.web import console, json_body
 
@@ -72,6 +74,26 @@ def create_app(rasa_url: str, name: str = "iop_web") -> Sanic:
         return response.raw(
             body, content_type="text/calendar; charset=utf-8", headers={"Cache-Control": "no-store"}
         )
+
+    @app.post("/sms/inbound")
+    async def sms_inbound(request: Request) -> response.HTTPResponse:
+        """Twilio's webhook for texts people send us: STOP (and the other opt-out words)
+        records the opt-out, START lifts it. Only requests signed with our Twilio auth token
+        count, so nobody can opt someone else out."""
+        from bot.notify.optout import record_reply, twilio_signature
+
+        token = settings().twilio_auth_token
+        params = {k: v[0] for k, v in (request.form or {}).items()}
+        url = settings().web_base_url.rstrip("/") + "/sms/inbound"
+        given = request.headers.get("X-Twilio-Signature", "")
+        if not token or not hmac.compare_digest(given, twilio_signature(token, url, params)):
+            return response.text("forbidden", status=403)
+        if params.get("From") and params.get("Body") is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                None, record_reply, params["From"], params["Body"]
+            )
+        # Empty TwiML: Twilio itself answers STOP/START with its standard text.
+        return response.text("<Response/>", content_type="text/xml")
 
     @app.post("/chat/typing")
     async def person_typing(request: Request) -> response.HTTPResponse:
