@@ -8,6 +8,7 @@ import asyncio
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -146,6 +147,13 @@ def test_insurance_check_on_postgres(prod_stack):
     assert status == "active" and "AETNA12345" not in summary
 
 
+def run_async(coroutine) -> None:
+    """asyncio.run in a thread of its own: the browser tests' sync Playwright keeps an event
+    loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 class Widget:
     """A person's chat widget: a socket.io client on one Rasa replica, as web/static/widget.js
     connects (session persistence, the same events)."""
@@ -235,7 +243,7 @@ def test_a_coordinator_reaches_a_widget_held_by_the_other_replica(prod_stack):
         assert any("capped at" in t for t in await widget.texts_until("capped at"))
         await widget.client.disconnect()
 
-    asyncio.run(conversation())
+    run_async(conversation())
 
 
 def test_a_crisis_alerts_the_webhook_with_a_link_and_no_phi(prod_stack):
@@ -288,4 +296,4 @@ def test_one_address_for_the_widget_and_the_console_in_front_of_both_replicas(pr
             await widget.texts_until(f"note {n}")
         await widget.client.disconnect()
 
-    asyncio.run(conversation())
+    run_async(conversation())

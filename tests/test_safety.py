@@ -65,6 +65,7 @@ def test_lower_risk_mentions_never_get_the_full_alarm(detector):
         # "normal heart rate" is a health question; a heart rate in trouble still alarms.
         ("my heart rate is way above normal after those pills", "overdose_medical"),
         ("i dont want to go on anymore", "suicidal"),
+        ("i dont want to wake up tomorrow", "suicidal"),
         ("he kicked me out and said he would hurt me", "danger_from_others"),
         ("my partner says she is going to kill herself", "third_person_suicidal"),
         ("my boyfriend is threatening me right now", "danger_from_others"),
@@ -125,6 +126,10 @@ def test_acute_examples(detector, text, reason):
         "we dont want to go through insurance, can we just pay cash",
         "i do not want to go to group today",
         "will you kick me out if i relapse",
+        # Sleep trouble, as people answer the sleep question (the classifier took one for
+        # a crisis after the FAQ data grew).
+        "i keep waking up in the middle of the night",
+        "i wake up a few times every night",
     ],
 )
 def test_idioms_and_clinical_talk_do_not_trigger(detector, text):
