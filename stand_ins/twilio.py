@@ -34,6 +34,8 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # Numbers Twilio would refuse: (status, error code, message).
 REFUSED: Dict[str, Tuple[int, int, str]] = {
     "+15550100199": (400, 21614, "'To' number is not a valid mobile number"),
+    # A landline the chat accepts as a phone number (512 is a real area code): try it there.
+    "+15125550199": (400, 21614, "'To' number is not a valid mobile number"),
     "+15550100198": (400, 21610, "Attempt to send to unsubscribed recipient"),
 }
 # The answers a test can script: (status, Twilio code, message).

@@ -118,3 +118,25 @@ def test_stop_from_twilio_stops_the_texts(stack):
     assert wait(lambda: [m for m in mails(stack)[before_mail:] if m["To"] == "sam.lee@example.com"])
     time.sleep(2)  # the worker has had every chance to send a text
     assert not [t for t in texts_sent(stack)[before_sms:] if code in t["body"]]
+
+
+def test_a_text_to_a_landline_fails_once_and_coordinators_see_it(stack):
+    from tests.test_e2e_console import account, signed_in
+
+    sender = new_sender("landline")
+    times = to_the_times(stack, sender)
+    contact = ["Robin Park", "(512) 555-0199", "robin.park@example.com", "Text and email"]
+    for text in [times[0]["payload"]] + contact:
+        say(stack, sender, text)
+    assert any("You're booked!" in t for t in texts(say(stack, sender, "yes")))
+    alex = signed_in(stack, account(stack))
+
+    def failed_row():
+        page = alex.get("/console/").text
+        return sender in page and "HTTP 400 21614" in page and page
+
+    page = wait(failed_row)
+    assert page, "the refused text is listed for the coordinators"
+    assert "+15125550199" not in page and "555-0199" not in page  # the why, not the number
+    # Failed at once (a landline will not become a mobile): one try, no retries.
+    assert not [t for t in texts_sent(stack) if t["to"] == "+15125550199"]

@@ -202,3 +202,14 @@ def pg_url():
 
 def test_racing_workers_send_each_message_once_on_postgres(pg_url, hook):
     race(pg_url, hook, count=60, workers=6)
+
+
+def test_the_team_mailbox_gets_the_same_alert_by_email(db_url, hook, monkeypatch):
+    monkeypatch.setenv("ALERT_EMAIL", "intake-team@example.org")
+    escalation = escalate("conv-jamie-555", "crisis", "suicidal", PRIORITY_CRISIS)
+    email = [r for r in rows(db_url) if r.channel == "email"]
+    assert len(email) == 1 and email[0].payload["to"] == "intake-team@example.org"
+    assert email[0].payload["subject"] == "URGENT: crisis in the chat"
+    text = email[0].payload["text"]
+    assert text.startswith("Crisis:") and text.endswith(f"/console/conversation/{escalation}")
+    assert "conv-jamie-555" not in text and "suicidal" not in text

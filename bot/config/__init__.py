@@ -109,6 +109,12 @@ class Settings:
         "Redis shared by the Rasa replicas' socket.io servers; empty: one Rasa process",
         as_redis_url,
     )
+    alert_email: str = _var(
+        "ALERT_EMAIL",
+        "",
+        "the intake team's mailbox, told of each escalation by email (a link, never PHI)",
+        as_email,
+    )
     alert_webhook_url: str = _var(
         "ALERT_WEBHOOK_URL",
         "",

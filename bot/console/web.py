@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot import notify
 from bot.config import settings
 from bot.console import accounts, notes, queue, rasa_api
 from bot.console.summary import intake_summary
@@ -174,12 +175,14 @@ async def queue_page(request: Request) -> response.HTTPResponse:
     if who is None:
         return response.redirect("/console/login", status=303)
     items = await _blocking(queue.waiting)
+    unsent = await _blocking(notify.failures)
     await _blocking(accounts.audit, who.person.id, "opened_queue")
     return _page(
         "queue.html",
         person=who.person,
         csrf=who.csrf_token,
         items=[i.to_json() for i in items],
+        unsent=unsent,
     )
 
 

@@ -7,21 +7,21 @@ the one kind is the coordinator alert: a new escalation posts a Slack-compatible
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Dict, Optional
+import html
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import settings
 from bot.notify.models import OutboxMessage
-from bot.store import utcnow
+from bot.store import session, utcnow
 
 # The alert's first words, by escalation kind (bot.handoff): no PHI, only why and where.
 ALERT_HEADLINES = {
     "crisis": (
-        ":rotating_light: Crisis: someone in the chat may be in danger "
-        "(the assistant gave them 988 and 911)."
+        "Crisis: someone in the chat may be in danger (the assistant gave them 988 and 911)."
     ),
     "concern": "Safety concern: someone in the chat mentioned risk; a clinician should follow up.",
     "request": "Someone in the chat asked to talk to a person.",
@@ -60,15 +60,62 @@ def alert_text(kind: str, escalation_id: int) -> str:
 
 
 def alert_coordinators(s: Session, escalation_id: int, kind: str, conversation_id: str) -> None:
-    """Queue the coordinators' alert for a new escalation, when the clinic configured a
-    webhook (the console's live queue shows every escalation either way)."""
-    if not settings().alert_webhook_url:
-        return
-    enqueue(
-        s,
-        kind="coordinator_alert",
-        channel="webhook",
-        payload={"text": alert_text(kind, escalation_id), "urgent": kind == "crisis"},
-        dedupe_key=f"escalation:{escalation_id}:webhook",
-        conversation_id=conversation_id,
-    )
+    """Queue the coordinators' alerts for a new escalation, by the channels the clinic
+    configured: a webhook, the team's mailbox (the console's live queue shows it either way)."""
+    config = settings()
+    text = alert_text(kind, escalation_id)
+    urgent = kind == "crisis"
+    if config.alert_webhook_url:
+        enqueue(
+            s,
+            kind="coordinator_alert",
+            channel="webhook",
+            # Slack shows the emoji code as a siren.
+            payload={"text": (":rotating_light: " if urgent else "") + text, "urgent": urgent},
+            dedupe_key=f"escalation:{escalation_id}:webhook",
+            conversation_id=conversation_id,
+        )
+    if config.alert_email:
+        subject = "URGENT: crisis in the chat" if urgent else "Someone is waiting in the chat"
+        enqueue(
+            s,
+            kind="coordinator_alert",
+            channel="email",
+            payload={
+                "to": config.alert_email,
+                "subject": subject,
+                "text": text,
+                "html": f"<p>{html.escape(text)}</p>",
+                "sender_name": "Intake assistant",
+            },
+            dedupe_key=f"escalation:{escalation_id}:email",
+            conversation_id=conversation_id,
+        )
+
+
+def failures(days: int = 7, db_url: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Messages that could not be sent lately, for the console: what, how, why and when;
+    never the address or the text."""
+    since = utcnow() - timedelta(days=days)
+    with session(db_url) as s:
+        rows = (
+            s.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "failed", OutboxMessage.created_at >= since)
+                .order_by(OutboxMessage.created_at.desc())
+                .limit(50)
+            )
+            .scalars()
+            .all()
+        )
+        return [
+            {
+                "kind": r.kind.replace("_", " "),
+                "channel": r.channel,
+                "reason": r.last_error or "unknown",
+                "attempts": r.attempts,
+                "created_at": r.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "conversation_id": r.conversation_id or "",
+            }
+            for r in rows
+        ]
