@@ -166,3 +166,15 @@ def test_a_bad_template_is_named(edit, expected, tmp_path):
 
 def test_the_shipped_templates_load():
     assert isinstance(load_templates(), Templates)
+
+
+def test_a_call_back_request_with_an_email_is_acknowledged_by_email(db_url):
+    from bot.scheduling import request_callback
+
+    request_callback("c-cb", "weekday evenings", phone="+15125550142", db_url=db_url)
+    assert outbox(db_url) == []  # a phone given for a call is called, not texted
+    request_callback("c-cb2", "mornings", email="casey@example.org", db_url=db_url)
+    [(kind, channel, status, _, payload)] = outbox(db_url)
+    assert (kind, channel, status) == ("callback_ack", "email", "pending")
+    assert payload["to"] == "casey@example.org" and "mornings" not in payload["text"]
+    assert not TELLTALE.search(payload["text"] + payload["subject"])

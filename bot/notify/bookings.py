@@ -85,3 +85,26 @@ def queue_booking_messages(
             if enqueue(s, kind, channel, payload, key, booking.conversation_id, due) is not None:
                 queued += 1
     return queued
+
+
+def queue_callback_ack(
+    s: Session, callback_id: int, conversation_id: str, email: Optional[str], phone_number: str
+) -> bool:
+    """An email saying the call-back request arrived, when the person gave an email for
+    it (a phone given for a call is called, not texted). In the request's transaction."""
+    if not email:
+        return False
+    templates = load_templates()
+    # No name is asked in the call-back flow: the greeting stays general.
+    rendered = templates.render(
+        "callback_ack", {"first_name": "there", "when": "", "code": "", "phone": phone_number}
+    )
+    payload = {
+        "to": email,
+        "subject": rendered["subject"],
+        "text": rendered["text"],
+        "html": rendered["html"],
+        "sender_name": templates.sender,
+    }
+    key = f"callback:{callback_id}:callback_ack:email"
+    return enqueue(s, "callback_ack", "email", payload, key, conversation_id) is not None

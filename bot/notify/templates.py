@@ -14,7 +14,7 @@ from pydantic import BaseModel, Extra, validator
 from bot.content import ContentError, load_model
 
 PATH = Path(__file__).with_name("messages.yml")
-KINDS = ("confirmed", "reminder_24h", "reminder_2h", "rescheduled", "cancelled")
+KINDS = ("confirmed", "reminder_24h", "reminder_2h", "rescheduled", "cancelled", "callback_ack")
 PLACEHOLDERS = {"first_name", "when", "code", "sender", "phone"}
 SMS_SEGMENT = 160  # GSM-7 characters in one segment
 # The longest values a text must still fit with (a long first name, a long time).

@@ -28,4 +28,10 @@ def request_callback(
         )
         s.add(row)
         s.flush()
+        # The acknowledgement is stored with the request, or neither is (bot.notify).
+        from bot.notify.bookings import queue_callback_ack
+        from bot.profile import load_profile
+
+        phone_number = load_profile().facts.program.phone
+        queue_callback_ack(s, row.id, conversation_id, email, phone_number)
         return row.id
