@@ -313,3 +313,31 @@ def test_the_command_line_stand_ins_keep_files_and_print_no_address(tmp_path, cl
     assert b"Subject: Your intake assessment" in eml.read_bytes()
     [text] = (tmp_path / "sms").glob("*.json")
     assert NUMBER in text.read_text()
+
+
+def test_an_outage_is_retried_and_each_message_delivered_once_after_recovery(
+    db_url, mailbox, twilio, client
+):
+    """Both providers fail twice (SMTP 451, Twilio 500), then recover: each message arrives
+    exactly once, after three attempts, through the worker's real senders."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.store import utcnow
+
+    mailbox.refuse(451, count=2)
+    twilio.script.extend([500, 500])
+    with session() as s:
+        enqueue(s, "confirmed", "email", MAIL, "booking:9:0:confirmed:email")
+        enqueue(s, "confirmed", "sms", TEXT, "booking:9:0:confirmed:sms")
+    for attempt in range(1, 4):
+        assert worker.send_due(client) == 2, attempt
+        with session() as s:
+            rows = s.execute(select(OutboxMessage)).scalars().all()
+            assert {r.attempts for r in rows} == {attempt}
+            s.execute(update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    assert worker.send_due(client) == 0  # all sent: nothing is due again
+    with session() as s:
+        assert {r.status for r in s.execute(select(OutboxMessage)).scalars()} == {"sent"}
+    assert len(mailbox.messages) == 1 and len(twilio.messages) == 1
