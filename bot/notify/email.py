@@ -14,14 +14,12 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from typing import TYPE_CHECKING, Any, Dict
+from typing import Any, Dict
 
 import httpx
 
 from bot.config import Settings, settings
-
-if TYPE_CHECKING:
-    from bot.notify.worker import Outcome
+from bot.notify.outcome import Outcome
 
 TIMEOUT = 10.0  # seconds, for the connection and for each SMTP command
 
@@ -65,8 +63,6 @@ def _deliver(conf: Settings, msg: EmailMessage) -> None:
 
 def send_email(payload: Dict[str, Any], client: httpx.Client) -> Outcome:
     """Send one email; `client` is unused (the senders share one signature)."""
-    # Imported here, not above: the worker imports the senders.
-    from bot.notify.worker import Outcome
 
     conf = settings()
     if not conf.smtp_host:

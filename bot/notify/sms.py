@@ -9,14 +9,12 @@ failed, with Twilio's error code in the reason ("HTTP 400 21614": not a mobile n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict
+from typing import Any, Dict
 
 import httpx
 
 from bot.config import settings
-
-if TYPE_CHECKING:
-    from bot.notify.worker import Outcome
+from bot.notify.outcome import Outcome
 
 TIMEOUT = httpx.Timeout(10.0)
 
@@ -32,8 +30,6 @@ def _twilio_code(response: httpx.Response) -> str:
 
 
 def send_sms(payload: Dict[str, Any], client: httpx.Client) -> Outcome:
-    # Imported here, not above: the worker imports the senders.
-    from bot.notify.worker import Outcome
 
     conf = settings()
     sid, token = conf.twilio_account_sid, conf.twilio_auth_token

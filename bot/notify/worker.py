@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Dict, List, Optional
 
@@ -23,7 +22,11 @@ import httpx
 from sqlalchemy import or_, select, update
 
 from bot.config import settings
+from bot.notify.email import send_email
 from bot.notify.models import OutboxMessage
+from bot.notify.optout import opted_out
+from bot.notify.outcome import Outcome
+from bot.notify.sms import send_sms
 from bot.store import session, utcnow
 
 log = logging.getLogger(__name__)
@@ -33,13 +36,6 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = 5.0  # seconds; then 10, 20 … up to MAX_RETRY
 MAX_RETRY = 30 * 60.0
 TIMEOUT = httpx.Timeout(10.0)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    sent: bool
-    retry: bool = False  # not sent, but worth another attempt
-    reason: Optional[str] = None
 
 
 def post_webhook(payload: Dict, client: httpx.Client) -> Outcome:
@@ -59,24 +55,15 @@ def post_webhook(payload: Dict, client: httpx.Client) -> Outcome:
 
 def send_text(payload: Dict, client: httpx.Client) -> Outcome:
     """A text, unless the number replied STOP after it was queued."""
-    from bot.notify.optout import opted_out
-    from bot.notify.sms import send_sms
-
     with session() as s:
         if opted_out(s, payload["to"]):
             return Outcome(sent=False, reason="opted out (STOP)")
     return send_sms(payload, client)
 
 
-def send_mail(payload: Dict, client: httpx.Client) -> Outcome:
-    from bot.notify.email import send_email
-
-    return send_email(payload, client)
-
-
 SENDERS: Dict[str, Callable[[Dict, httpx.Client], Outcome]] = {
     "webhook": post_webhook,
-    "email": send_mail,
+    "email": send_email,
     "sms": send_text,
 }
 
