@@ -53,6 +53,17 @@ def enqueue(
     return row
 
 
+def email_payload(to: str, rendered: Dict[str, str], sender_name: str) -> Dict[str, Any]:
+    """What the email sender (bot.notify.email) reads from an outbox row."""
+    return {
+        "to": to,
+        "subject": rendered["subject"],
+        "text": rendered["text"],
+        "html": rendered["html"],
+        "sender_name": sender_name,
+    }
+
+
 def alert_text(kind: str, escalation_id: int) -> str:
     headline = ALERT_HEADLINES.get(kind, ALERT_HEADLINES["request"])
     link = f"{settings().web_base_url.rstrip('/')}/console/conversation/{escalation_id}"
@@ -81,13 +92,11 @@ def alert_coordinators(s: Session, escalation_id: int, kind: str, conversation_i
             s,
             kind="coordinator_alert",
             channel="email",
-            payload={
-                "to": config.alert_email,
-                "subject": subject,
-                "text": text,
-                "html": f"<p>{html.escape(text)}</p>",
-                "sender_name": "Intake assistant",
-            },
+            payload=email_payload(
+                config.alert_email,
+                {"subject": subject, "text": text, "html": f"<p>{html.escape(text)}</p>"},
+                "Intake assistant",
+            ),
             dedupe_key=f"escalation:{escalation_id}:email",
             conversation_id=conversation_id,
         )

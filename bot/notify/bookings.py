@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.notify import enqueue
+from bot.notify import email_payload, enqueue
 from bot.notify.models import OutboxMessage
 from bot.notify.optout import opted_out
 from bot.notify.templates import load_templates
@@ -68,13 +68,7 @@ def queue_booking_messages(
         rendered = templates.render(kind, values)
         channels: List[Tuple[str, Dict[str, Any]]] = []
         if "email" in consent and booking.email:
-            email = {
-                "to": booking.email,
-                "subject": rendered["subject"],
-                "text": rendered["text"],
-                "html": rendered["html"],
-                "sender_name": templates.sender,
-            }
+            email = email_payload(booking.email, rendered, templates.sender)
             if ics is not None and kind in ("confirmed", "rescheduled", "cancelled"):
                 email.update(ics=ics.decode(), ics_name="appointment.ics")
             channels.append(("email", email))
@@ -99,12 +93,6 @@ def queue_callback_ack(
     rendered = templates.render(
         "callback_ack", {"first_name": "there", "when": "", "code": "", "phone": phone_number}
     )
-    payload = {
-        "to": email,
-        "subject": rendered["subject"],
-        "text": rendered["text"],
-        "html": rendered["html"],
-        "sender_name": templates.sender,
-    }
+    payload = email_payload(email, rendered, templates.sender)
     key = f"callback:{callback_id}:callback_ack:email"
     return enqueue(s, "callback_ack", "email", payload, key, conversation_id) is not None
