@@ -61,3 +61,17 @@ def test_an_unsure_or_close_call_is_not_answered():
     assert not confident([{"name": "faq_cost", "confidence": 0.5}, {"confidence": 0.1}])
     assert not confident([{"name": "faq_cost", "confidence": 0.62}, {"confidence": 0.5}])
     assert not confident([])
+
+
+def test_two_questions_are_both_answered_even_when_the_classifier_is_sure_of_one():
+    """The classifier, sure of the first question, must not swallow the second (the real
+    second opinion, trained from data/nlu, reads each clause)."""
+    from bot.faq import choose
+
+    ranking = [
+        {"name": "faq_session_length", "confidence": 0.95},
+        {"name": "faq_pets", "confidence": 0.03},
+        {"name": "faq_schedule", "confidence": 0.01},
+    ]
+    text = "how long is each session and can my dog be there?"  # whole: session_length
+    assert choose(ranking, text) == ["session_length", "pets"]

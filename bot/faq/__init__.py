@@ -58,7 +58,7 @@ def answer_topic(topic: Optional[str], text: str) -> Optional[str]:
 # The answering rule, chosen on the blind FAQ set (scripts/faq_eval.py --sweep, README).
 # The second opinion must name the same intent, and either the classifier is this sure and
 # this far ahead of its runner-up...
-MIN_CONFIDENCE = 0.9
+MIN_CONFIDENCE = 0.8
 MIN_MARGIN = 0.2
 # ...or the classifier is at least fairly sure and the second opinion is clear-cut (its
 # score this far ahead of its own runner-up).
@@ -157,9 +157,8 @@ def choose(
     if not ranking:
         return []
     top = str(ranking[0].get("name") or "")
-    if faq_topic(top) and answerable(ranking, text):
-        return [answer_topic(faq_topic(top), text) or ""]
     near_top = [str(r.get("name") or "") for r in ranking[:RANKED_WITHIN]]
+    # Two questions first: a classifier sure of one of them would otherwise answer only it.
     parts = clauses(text)
     if len(parts) >= 2:
         found: List[str] = []
@@ -170,6 +169,8 @@ def choose(
                 found.append(topic or "")
         if len(found) >= 2:
             return found[:MAX_ANSWERS]
+    if faq_topic(top) and answerable(ranking, text):
+        return [answer_topic(faq_topic(top), text) or ""]
     if previous_topic and _FOLLOW_UP.search(text or ""):
         plan = mentioned_plan(text)
         if plan and previous_topic in INSURANCE_TOPICS:
