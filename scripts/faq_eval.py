@@ -56,7 +56,7 @@ SERVED_BY_FLOW = {
 SMALL_TALK = {"greet", "goodbye", "thanks", "bot_challenge"}
 WRONG_MAX = 0.01  # issue 17: wrong-topic answers to answerable questions at most 1%
 OUT_OF_SCOPE_WRONG_MAX = 0.04  # an out-of-scope question answered as a topic (measured 1/68)
-# Issue 17: answered right at once on answerable questions; the fourth set measured 0.920.
+# Issue 17: answered right at once on answerable questions; the fourth set measured 0.923.
 CORRECT_MIN = 0.90
 
 

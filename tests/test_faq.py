@@ -75,3 +75,21 @@ def test_two_questions_are_both_answered_even_when_the_classifier_is_sure_of_one
     ]
     text = "how long is each session and can my dog be there?"  # whole: session_length
     assert choose(ranking, text) == ["session_length", "pets"]
+
+
+def test_two_insurance_intents_naming_the_same_plan_are_one_answer():
+    """Split between insurance and ppo_coverage, both answered for PPO: sure enough together."""
+    from bot.faq import answer_ranking, answerable
+
+    ranking = [
+        {"name": "faq_ppo_coverage", "confidence": 0.609},
+        {"name": "faq_insurance", "confidence": 0.232},
+        {"name": "check_insurance", "confidence": 0.081},
+    ]
+    assert answer_ranking(ranking, "do you take ppo insurance")[0]["name"] == "ppo_coverage"
+    assert answerable(ranking, "do you take ppo insurance")
+    # Without a plan named they are two different answers, each with its own confidence.
+    assert answer_ranking(ranking, "will it be covered")[0] == {
+        "name": "ppo_coverage",
+        "confidence": 0.609,
+    }

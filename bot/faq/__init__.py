@@ -13,7 +13,7 @@ misses: two questions in one message, and a short follow-up to the last answer.
 from __future__ import annotations
 
 import re
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from bot.coverage.parsing import mentioned_plan
 from bot.dialog import faq_topic
@@ -83,7 +83,14 @@ def agreement(intent: str, text: str) -> Optional[float]:
     if text.startswith("/"):
         return float("inf")
     read, margin = second_opinion().read(text)
-    return margin if read == intent else None
+    if read == intent:
+        return margin
+    # Two insurance topics that name the same plan give the same answer: "do you take ppo
+    # insurance" is insurance to one model and ppo_coverage to the other, answered for PPO.
+    same = faq_topic(read) and answer_topic(faq_topic(read), text) == answer_topic(
+        faq_topic(intent), text
+    )
+    return margin if same else None
 
 
 def agrees(intent: str, text: str) -> bool:
@@ -97,8 +104,21 @@ def answerable(ranking: Sequence[Mapping[str, Any]], text: str) -> bool:
     margin = agreement(str(ranking[0].get("name") or ""), text)
     if margin is None:
         return False
-    top = float(ranking[0].get("confidence") or 0.0)
-    return confident(ranking) or (top >= FAIR_CONFIDENCE and margin >= CLEAR_SECOND_OPINION)
+    by_answer = answer_ranking(ranking, text)
+    top = float(by_answer[0]["confidence"])
+    return confident(by_answer) or (top >= FAIR_CONFIDENCE and margin >= CLEAR_SECOND_OPINION)
+
+
+def answer_ranking(ranking: Sequence[Mapping[str, Any]], text: str) -> List[Dict[str, Any]]:
+    """The ranking by the answer each intent would give: "do you take ppo insurance" split
+    between insurance and ppo_coverage is one answer (PPO), with their confidences summed."""
+    totals: Dict[str, float] = {}
+    for r in ranking:
+        name = str(r.get("name") or "")
+        key = answer_topic(faq_topic(name), text) or name
+        totals[key] = totals.get(key, 0.0) + float(r.get("confidence") or 0.0)
+    ordered = sorted(totals.items(), key=lambda kv: -kv[1])
+    return [{"name": name, "confidence": confidence} for name, confidence in ordered]
 
 
 # Where one question ends and the next starts: "?", a full stop, or "and"/"also" before a
