@@ -18,7 +18,7 @@ WIDGET_VENDOR := web/static/vendor/socket.io.min.js
 CHROMIUM := /usr/bin/chromium
 HAPROXY := /usr/sbin/haproxy
 
-.PHONY: help run test lint format migrate unit e2e browser validate nlu-test faq-test core-test bench lock clean web
+.PHONY: help run test lint format migrate unit e2e browser validate nlu-test faq-test core-test bench fuzz lock clean web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,10 +72,13 @@ nlu-test: $(STAMP) $(MODEL) ## Held-out NLU test; fails under the macro-F1 thres
 	$(PY) scripts/check_f1.py results/nlu/intent_report.json
 
 faq-test: $(STAMP) $(MODEL) ## Blind FAQ questions: wrong-topic answers and correct answers within the gate
-	$(PY) scripts/faq_eval.py --gate
-	@# The second and third blind sets chose nothing: their floors sit just under what they measured.
-	$(PY) scripts/faq_eval.py --gate --blind tests/data/faq_blind_2.yml --wrong-max 0.02 --correct-min 0.62
-	$(PY) scripts/faq_eval.py --gate --blind tests/data/faq_blind_3.yml --wrong-max 0.01 --correct-min 0.86
+	@# The fourth and third sets are unseen by the training data: at most 1% wrong, at least 90% right.
+	$(PY) scripts/faq_eval.py --gate --blind tests/data/faq_blind_4.yml
+	$(PY) scripts/faq_eval.py --gate --blind tests/data/faq_blind_3.yml
+	@# The first two sets are training data now (data/nlu/faq_from_blind_sets.yml): a regression check,
+	@# and the first set's doubles and follow-ups were never trained.
+	$(PY) scripts/faq_eval.py --gate --blind tests/data/faq_blind.yml --correct-min 0.95
+	$(PY) scripts/faq_eval.py --gate --blind tests/data/faq_blind_2.yml --correct-min 0.95
 
 core-test: $(STAMP) $(MODEL) ## Test stories through the trained model
 	$(RASA) test core --stories tests/stories --model $(MODEL) --out results/core --fail-on-prediction-errors
@@ -87,6 +90,9 @@ bench: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## Training, start, l
 	$(PY) scripts/bench_console.py
 	$(PY) scripts/screening_parser_accuracy.py
 
+fuzz: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) ## 10,000 hostile messages through fresh servers: no 5xx, still answering
+	$(PY) scripts/fuzz.py --count 10000
+
 $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 	$(RASA) train --domain domain.yml --config config.yml --data data --out models --fixed-model-name latest
 
@@ -97,8 +103,9 @@ $(STAMP): requirements.txt constraints.txt
 	$(PY) -m pip check
 	@touch $@
 
+# Creates .env on first run; later fills in a secret that .env.example gained since.
 .env: .env.example | $(STAMP)
-	@test -f .env || $(PY) scripts/init_env.py
+	@$(PY) scripts/init_env.py
 
 lock: ## Re-resolve dependencies and rewrite constraints.txt
 	$(PY) -m pip install --upgrade -r requirements.txt

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import PERSON_BUTTON, profile
+from actions.common import PERSON_BUTTON, GuardedAction, profile
 from actions.faq import answer_or_ask
 
 
-class ActionDefaultAskAffirmation(Action):
+class ActionDefaultAskAffirmation(GuardedAction):
     def name(self) -> Text:
         return "action_default_ask_affirmation"
 
@@ -25,7 +25,7 @@ class ActionDefaultAskAffirmation(Action):
         return []
 
 
-class ActionDefaultAskRephrase(Action):
+class ActionDefaultAskRephrase(GuardedAction):
     def name(self) -> Text:
         return "action_default_ask_rephrase"
 
@@ -36,7 +36,7 @@ class ActionDefaultAskRephrase(Action):
         return []
 
 
-class ActionDefaultFallback(Action):
+class ActionDefaultFallback(GuardedAction):
     """Still not understood: say so kindly, offer a person, and forget the unclear turn."""
 
     def name(self) -> Text:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import PERSON_BUTTON, buttons, profile
+from actions.common import PERSON_BUTTON, GuardedAction, buttons, profile
 from bot.dialog import faq_topic
 from bot.faq import answer_topic, choose
 from bot.profile import PLAN_TOPICS, TOPICS
@@ -26,7 +26,7 @@ LABELS = {
 }
 
 
-class ActionAnswerFaq(Action):
+class ActionAnswerFaq(GuardedAction):
     def name(self) -> Text:
         return "action_answer_faq"
 
@@ -86,7 +86,7 @@ def ask_did_you_mean(dispatcher: CollectingDispatcher, tracker: Tracker) -> None
     dispatcher.utter_message(text=p.fallback.did_you_mean, buttons=options)
 
 
-class ProfileMessage(Action, ABC):
+class ProfileMessage(GuardedAction, ABC):
     """Say one of the profile's non-FAQ messages, with its next-step buttons."""
 
     @property

@@ -13,13 +13,13 @@ from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import profile
-from actions.safety import entity, respond
+from actions.common import GuardedAction, profile
+from actions.safety import crisis_level, crisis_reason, respond
 from bot.dialog import PERSON, STARTERS, Reply, button
 from bot.flows import registry
 from bot.flows.engine import MAX_FAILURES, SKIP, Context, Engine
@@ -49,7 +49,7 @@ def _intent(tracker: Tracker) -> Tuple[str, float]:
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
 
 
-class ActionStartFlow(Action):
+class ActionStartFlow(GuardedAction):
     """Start (or resume) the flow the person asked for."""
 
     NAME = "action_start_flow"
@@ -57,6 +57,11 @@ class ActionStartFlow(Action):
 
     def name(self) -> Text:
         return self.NAME
+
+    def failed_events(self, tracker: Tracker) -> List[EventType]:
+        # Nothing waiting: the form opens and closes at once, and asks nothing (which would
+        # fail again). The flow's saved answers stay; "continue" resumes.
+        return [SlotSet("intake_answer", DONE)]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -81,7 +86,7 @@ class ActionStartFlow(Action):
         return [SlotSet("flow", name), SlotSet("intake_answer", None if turn.active else DONE)]
 
 
-class ActionAskIntakeAnswer(Action):
+class ActionAskIntakeAnswer(GuardedAction):
     def name(self) -> Text:
         return "action_ask_intake_answer"
 
@@ -109,9 +114,14 @@ def _just_started(tracker: Tracker) -> bool:
     return False
 
 
-class ValidateIntakeForm(FormValidationAction):
+class ValidateIntakeForm(GuardedAction, FormValidationAction):
     def name(self) -> Text:
         return "validate_intake_form"
+
+    def failed_events(self, tracker: Tracker) -> List[EventType]:
+        # Close the form rather than ask again (the question would fail the same way); the
+        # answers so far stay saved and "continue" resumes.
+        return [SlotSet("intake_answer", DONE)]
 
     async def validate_intake_answer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -124,12 +134,12 @@ class ValidateIntakeForm(FormValidationAction):
             # started the flow ("book an appointment"), which is not an answer.
             waiting = await asyncio.to_thread(engine().current, ctx)
             return {"intake_answer": None if waiting else DONE}
-        tentative = entity(tracker, "crisis_tentative")
+        tentative = crisis_level(tracker, "crisis_tentative")
         if tentative:
             # Crisis evidence short of certain, inside a question: a crisis only if the
             # question cannot take the message as its answer (bot.safety.policy).
             understood = await asyncio.to_thread(engine().understands, str(value or ""), ctx)
-            reason = entity(tracker, "crisis_reason") or "unspecified"
+            reason = crisis_reason(tracker)
             decision = settle(Decision(tentative, reason, tentative=True), understood)
             if decision.level:
                 events = respond(
@@ -143,7 +153,7 @@ class ValidateIntakeForm(FormValidationAction):
         return {"intake_answer": None if turn.active else DONE}
 
 
-class ActionFlowFinished(Action):
+class ActionFlowFinished(GuardedAction):
     """The form closed (done, paused, declined or handed to a person): clear its slots."""
 
     def name(self) -> Text:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import profile
+from actions.common import GuardedAction, profile
 from bot.handoff import PRIORITY_REQUEST, escalate, someone_can_join
 
 log = logging.getLogger(__name__)
 
 
-class ActionRequestHuman(Action):
+class ActionRequestHuman(GuardedAction):
     def name(self) -> Text:
         return "action_request_human"
 
@@ -51,7 +51,7 @@ class ActionRequestHuman(Action):
         return [SlotSet("contact_offer", True)]
 
 
-class ActionContactDeclined(Action):
+class ActionContactDeclined(GuardedAction):
     """ "No" to the offer of contact: the request stays queued; the chat goes on."""
 
     def name(self) -> Text:
@@ -64,7 +64,7 @@ class ActionContactDeclined(Action):
         return [SlotSet("contact_offer", False)]
 
 
-class ActionCoordinatorMessage(Action):
+class ActionCoordinatorMessage(GuardedAction):
     """Say what the coordinator console put in `coordinator_message` (never predicted: the
     console runs it through Rasa's /execute, on the person's own channel)."""
 

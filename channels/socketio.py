@@ -9,13 +9,25 @@ one process, as before.
 
 It also adds `POST /webhooks/socketio/typing` (Bearer RASA_AUTH_TOKEN): the console's
 "a coordinator is typing" signal, emitted to the person's room as `coordinator_typing`.
+
+Closed doors (issue 16):
+- Session ids are the server's: `session_request` confirms a token this server signed
+  (bot.chat_sessions) or hands out a new one, never an id the client chose; a message must
+  carry a signed token, and goes to that token's conversation (the room is the bare id).
+- Outside development a connection whose Origin is not in RASA_CORS is refused, and the
+  channel will not start with RASA_CORS=*.
+- Messages over MAX_MESSAGE_CHARS get a kind reply and nothing else; socket.io packets and
+  request bodies over MAX_BODY_BYTES are refused (channels.limits).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import inspect
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+import re
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Optional, Text
 
 import socketio
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -24,11 +36,48 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.config import settings
+from bot import chat_sessions
+from bot.config import ConfigError, settings
+from bot.limits import SLOW_DOWN
+from channels.limits import (
+    FAILED,
+    MAX_BODY_BYTES,
+    TOO_LONG,
+    cap_request_bodies,
+    clean_text,
+    crisis_part,
+    failure,
+    may_pass,
+    too_long,
+)
 
 logger = logging.getLogger(__name__)
 
 TYPING_EVENT = "coordinator_typing"
+SESSION_ENDED = "This chat session has ended. Please reload the page to start a new one."
+
+
+def allowed_origins() -> Optional[FrozenSet[str]]:
+    """The browser origins the widget may run on (RASA_CORS); None in development, where
+    Origin is not checked. Elsewhere '*' or nothing stops the start."""
+    config = settings()
+    if config.app_env == "development":
+        return None
+    origins = frozenset(
+        o.rstrip("/").lower() for o in re.split(r"[,\s]+", config.rasa_cors) if o.strip()
+    )
+    if not origins or "*" in origins:
+        raise ConfigError(
+            f"RASA_CORS is {config.rasa_cors!r} and APP_ENV is {config.app_env}: set it to the "
+            "website origin(s) the chat widget runs on, e.g. https://clinic.example.org"
+        )
+    return origins
+
+
+def origin_allowed(origin: Optional[str], allowed: Optional[FrozenSet[str]]) -> bool:
+    # A missing Origin is not a browser on another site (browsers send it with websockets
+    # and cross-site requests); only a browser's Origin can be trusted to name the site.
+    return allowed is None or not origin or origin.rstrip("/").lower() in allowed
 
 
 def _bearer_ok(request: Request) -> bool:
@@ -48,9 +97,12 @@ class SocketIOChannel(SocketIOInput):
         channel = super().from_credentials(credentials)
         assert isinstance(channel, SocketIOChannel)
         channel.redis_url = settings().socketio_redis_url or None
+        channel.origins = allowed_origins()
+        chat_sessions.check_secret()
         return channel
 
     redis_url: Optional[str] = None
+    origins: Optional[FrozenSet[str]] = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = super().blueprint(on_new_message)
@@ -63,6 +115,9 @@ class SocketIOChannel(SocketIOInput):
             manager.set_server(sio)
             sio.manager = manager
             sio.manager_initialized = False
+        sio.eio.max_http_buffer_size = MAX_BODY_BYTES  # polling bodies and websocket packets
+        cap_request_bodies(bp)
+        self._guard_handlers(sio)
 
         @bp.route("/typing", methods=["POST"])
         async def typing(request: Request) -> HTTPResponse:
@@ -76,3 +131,65 @@ class SocketIOChannel(SocketIOInput):
             return response.empty(status=204)
 
         return bp
+
+    def _guard_handlers(self, sio: socketio.AsyncServer) -> None:
+        """Put checks in front of Rasa's handlers (python-socketio keeps one per event)."""
+        namespace = self.namespace or "/"
+        handlers = sio.handlers[namespace]
+        rasa_connect, rasa_message = handlers["connect"], handlers[self.user_message_evt]
+
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            if not origin_allowed(environ.get("HTTP_ORIGIN"), self.origins):
+                logger.warning("A chat connection from another site was refused.")
+                raise socketio.exceptions.ConnectionRefusedError("origin not allowed")
+            return await rasa_connect(sid, environ, auth)
+
+        async def session_request(sid: Text, data: Any) -> None:
+            given = data.get("session_id") if isinstance(data, dict) else None
+            # A token this server signed resumes its conversation; anything else starts one.
+            conversation = chat_sessions.conversation_of(given) or chat_sessions.new_id()
+            if self.session_persistence:
+                entered = sio.enter_room(sid, conversation, namespace=self.namespace)
+                if inspect.isawaitable(entered):  # a coroutine from python-socketio 5.10
+                    await entered
+            token = chat_sessions.sign(conversation)
+            await sio.emit("session_confirm", token, room=sid, namespace=self.namespace)
+
+        async def user_message(sid: Text, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+                logger.warning("A chat message without text was ignored.")
+                return
+            forwarded: Dict[str, Any] = {}
+            if self.session_persistence:
+                conversation = chat_sessions.conversation_of(data.get("session_id"))
+                if conversation is None:
+                    await self._reply(sio, sid, SESSION_ENDED)
+                    return
+                forwarded["session_id"] = conversation
+            text = clean_text(data["message"])
+            if too_long(text):
+                text = crisis_part(text) or ""
+                if not text:
+                    await self._reply(sio, sid, TOO_LONG)
+                    return
+            # Counted in the app database or Redis: off the event loop.
+            if not await asyncio.to_thread(may_pass, forwarded.get("session_id") or sid, text):
+                await self._reply(sio, sid, SLOW_DOWN)
+                return
+            metadata = data.get(self.metadata_key)
+            forwarded["message"] = text
+            forwarded[self.metadata_key] = metadata if isinstance(metadata, dict) else {}
+            try:
+                await rasa_message(sid, forwarded)
+            except Exception as exc:
+                # Types only (python-socketio would log the traceback, which may quote text).
+                logger.error("A chat message failed: %s", failure(exc))
+                await self._reply(sio, sid, FAILED)
+
+        sio.on("connect", connect, namespace=self.namespace)
+        sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, user_message, namespace=self.namespace)
+
+    async def _reply(self, sio: socketio.AsyncServer, sid: Text, text: str) -> None:
+        """A bot message to this socket only, outside the conversation."""
+        await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=self.namespace)

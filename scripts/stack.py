@@ -44,6 +44,11 @@ DEFAULTS: Dict[str, str] = {
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "PYTHONWARNINGS": "ignore",
+    # Sanic (Rasa, the website) waits this long for open connections when stopped; a
+    # widget's socket.io long-poll would otherwise hold every stop and restart for 15 s.
+    "SANIC_GRACEFUL_SHUTDOWN_TIMEOUT": "3",
+    # Rasa's level (the action server logs at INFO). At DEBUG Rasa logs what people type.
+    "LOG_LEVEL": "INFO",
 }
 
 
@@ -54,7 +59,7 @@ def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env.update({k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None})
     env.update(os.environ)
     env.update(overrides or {})
-    env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env['ACTION_PORT']}/webhook")
+    env.setdefault("ACTION_ENDPOINT_URL", f"{action_address(env)}/webhook")
     if not env.get("CLEARINGHOUSE_URL", "").strip():
         # No real clearinghouse configured: run the bundled sandbox and point the bot at it.
         env["CLEARINGHOUSE_URL"] = f"http://127.0.0.1:{env['CLEARINGHOUSE_SANDBOX_PORT']}"
@@ -82,8 +87,25 @@ def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if not env.get("RASA_AUTH_TOKEN"):
         raise SystemExit("RASA_AUTH_TOKEN is not set: copy .env.example to .env (make does this).")
+    env["LOG_LEVEL"] = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if env["LOG_LEVEL"] == "DEBUG" and env.get("APP_ENV") != "development":
+        raise SystemExit(
+            "LOG_LEVEL=DEBUG makes Rasa write what people type into its log: "
+            "allowed only with APP_ENV=development."
+        )
     (ROOT / "var").mkdir(exist_ok=True)
     return env
+
+
+def action_address(env: Dict[str, str]) -> str:
+    """Where Rasa and the supervisor reach the action server: ACTION_HOST, or loopback when
+    it listens on every interface (a container's private network)."""
+    host = env.get("ACTION_HOST", "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{env['ACTION_PORT']}"
 
 
 def free_port() -> int:
@@ -93,9 +115,10 @@ def free_port() -> int:
 
 
 def scratch_environment(state: Path, overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """A stack of its own for a test session or a benchmark: free ports, a fresh API token,
-    the app database and tracker store under `state`, the sandbox clearinghouse, the
-    default profile. `overrides` win (e.g. the production stores)."""
+    """A stack of its own for a test session or a benchmark: development (unless
+    `overrides` say otherwise), free ports, fresh API and action-server tokens, the app
+    database and tracker store under `state`, the sandbox clearinghouse, the default
+    profile. `overrides` win (e.g. the production stores)."""
     env = environment(
         {
             "RASA_PORT": str(free_port()),
@@ -110,6 +133,8 @@ def scratch_environment(state: Path, overrides: Optional[Dict[str, str]] = None)
             "SMS_DIR": str(state / "sms"),
             "CLEARINGHOUSE_URL": "",
             "RASA_AUTH_TOKEN": secrets.token_urlsafe(16),
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24),
+            "APP_ENV": "development",  # never by default (bot.config): said explicitly
             "DATABASE_URL": f"sqlite:///{state / 'app.db'}",
             "TRACKER_SQLITE_PATH": str(state / "tracker.db"),
             "RASA_ENDPOINTS": "endpoints.yml",
@@ -117,7 +142,7 @@ def scratch_environment(state: Path, overrides: Optional[Dict[str, str]] = None)
             **(overrides or {}),
         }
     )
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+    env["ACTION_ENDPOINT_URL"] = f"{action_address(env)}/webhook"
     return env
 
 
@@ -184,7 +209,7 @@ class Stack:
 
     @property
     def action_url(self) -> str:
-        return f"http://127.0.0.1:{self.env['ACTION_PORT']}"
+        return action_address(self.env)
 
     def plan(self) -> List[Process]:
         env, logs = self.env, self.log_dir
@@ -250,7 +275,7 @@ class Stack:
                 [
                     str(VENV_BIN / "python"),
                     "-m",
-                    "rasa_sdk",
+                    "scripts.action_server",  # rasa_sdk, bound to ACTION_HOST, token required
                     "--actions",
                     "actions",
                     "--port",
@@ -263,14 +288,18 @@ class Stack:
                 Process(
                     "rasa server" + (f" {n}" if n > 1 else ""),
                     [
-                        str(VENV_BIN / "rasa"),
-                        "run",
+                        # `rasa run` with the API token from the environment: a command
+                        # line is readable by every user of the machine (ps).
+                        str(VENV_BIN / "python"),
+                        "-m",
+                        "scripts.rasa_server",
                         "--enable-api",
-                        f"--auth-token={env['RASA_AUTH_TOKEN']}",
+                        "--interface",
+                        env.get("RASA_HOST") or "127.0.0.1",
                         "--port",
                         port,
                         "--cors",
-                        env.get("RASA_CORS", "*"),
+                        *(env.get("RASA_CORS") or "*").replace(",", " ").split(),
                         "--credentials",
                         "credentials.yml",
                         "--endpoints",
@@ -327,13 +356,23 @@ class Stack:
 
     def restart_actions(self, overrides: Dict[str, str]) -> None:
         """Restart only the action server (e.g. after a profile edit); Rasa keeps running."""
-        self.env.update(overrides)
-        proc = next(p for p in self.processes if p.name == "action server")
+        self.restart("action server", overrides, timeout=60)
+
+    def restart(
+        self, name: str, overrides: Optional[Dict[str, str]] = None, timeout: float = 240.0
+    ) -> None:
+        """Stop one process (e.g. "rasa server") and start it again; the others keep running."""
+        self.env.update(overrides or {})
+        proc = next(p for p in self.processes if p.name == name)
         _signal_group(proc, signal.SIGTERM)
-        proc.popen.wait(timeout=15)
-        proc.args = next(p for p in self.plan() if p.name == "action server").args
+        try:
+            proc.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # e.g. Sanic waiting on a socket.io connection
+            _signal_group(proc, signal.SIGKILL)
+            proc.popen.wait()
+        proc.args = next(p for p in self.plan() if p.name == name).args
         self._spawn(proc)
-        self._wait_healthy(proc, time.monotonic() + 60)
+        self._wait_healthy(proc, time.monotonic() + timeout)
 
     def _spawn(self, proc: Process, echo: bool = False) -> None:
         # The child writes to this file for its whole life: no `with` that would close it.

@@ -10,6 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The tests run in development (a PHI key generated under var/), said explicitly: unset,
+# APP_ENV means production (bot.config). Tests of the production rules set or remove it.
+os.environ["APP_ENV"] = "development"
+
 
 @pytest.fixture()
 def db_url(tmp_path, monkeypatch):

@@ -17,9 +17,11 @@ def new_sender(prefix: str = "t") -> str:
 
 def say(stack, sender: str, text: str) -> List[Dict]:
     """One user message through the REST channel; returns the bot's messages."""
+    token = stack.env.get("REST_CHANNEL_TOKEN")  # required outside development
     response = httpx.post(
         f"{stack.rasa_url}/webhooks/rest/webhook",
         json={"sender": sender, "message": text},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
         timeout=60,
     )
     assert 200 <= response.status_code < 300, response.text

@@ -28,7 +28,7 @@ def test_defaults_match_env_example(clean):
     s = settings()
     assert s == Settings() == settings({})
     assert (s.app_env, s.database_url, s.program_profile, s.phi_encryption_key) == (
-        "development",
+        "production",  # unset: fail closed
         "",
         None,
         "",
@@ -52,6 +52,7 @@ def test_defaults_match_env_example(clean):
         "http://localhost:8000",
     )
     assert (s.rasa_port, s.action_port, s.clearinghouse_sandbox_port) == (5005, 5055, 8089)
+    assert (s.action_host, s.action_server_token) == ("127.0.0.1", "")
     assert s.rasa_telemetry_enabled is False
 
 
@@ -186,10 +187,34 @@ def test_check_adds_the_start_up_rules():
         check({"APP_ENV": "production", "PHI_ENCRYPTION_KEY": ""})
     with pytest.raises(ConfigError, match="^PHI_ENCRYPTION_KEY is not a valid Fernet key"):
         check({"PHI_ENCRYPTION_KEY": f"{key},not-a-key"})
-    assert check({"APP_ENV": "staging", "PHI_ENCRYPTION_KEY": f" {key} , {key}"}).phi_keys == [
-        key,
-        key,
-    ]
+    staging = {"APP_ENV": "staging", "PHI_ENCRYPTION_KEY": f" {key} , {key}"}
+    with pytest.raises(ConfigError, match="^ACTION_SERVER_TOKEN is not set and APP_ENV is staging"):
+        check(staging)
+    assert check(dict(staging, ACTION_SERVER_TOKEN=TOKEN)).phi_keys == [key, key]
+
+
+TOKEN = "act-Secret-0123456789"
+
+
+def test_app_env_unset_is_production_and_needs_the_secrets():
+    key = Fernet.generate_key().decode()
+    with pytest.raises(
+        ConfigError, match="^PHI_ENCRYPTION_KEY is not set and APP_ENV is production"
+    ):
+        check({})
+    with pytest.raises(
+        ConfigError, match="^ACTION_SERVER_TOKEN is not set and APP_ENV is production"
+    ):
+        check({"PHI_ENCRYPTION_KEY": key})
+    assert check({"PHI_ENCRYPTION_KEY": key, "ACTION_SERVER_TOKEN": TOKEN}).app_env == "production"
+    assert check({"APP_ENV": "development"}).action_server_token == ""  # make creates one
+
+
+@pytest.mark.parametrize("token", ["short-1", "sixteen chars with spaces"])
+def test_a_weak_action_server_token_is_refused_without_echoing_it(token):
+    with pytest.raises(ConfigError, match="^ACTION_SERVER_TOKEN must be at least 16") as err:
+        settings({"ACTION_SERVER_TOKEN": token})
+    assert token not in str(err.value)
 
 
 def test_check_or_exit_says_which_setting_and_exits_2(capsys):
@@ -201,6 +226,7 @@ def test_check_or_exit_says_which_setting_and_exits_2(capsys):
 
 SECRETS = {
     "RASA_AUTH_TOKEN": "tok-Secret-1",
+    "ACTION_SERVER_TOKEN": TOKEN,
     "TRACKER_DB_PASSWORD": "pg-Secret-2",
     "PHI_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "CLEARINGHOUSE_API_KEY": "stedi-Secret-3",

@@ -47,7 +47,7 @@ def test_the_intake_summary_shows_what_the_person_has_done(db_url):
     from bot.coverage.models import CoverageCheck
     from bot.screening.models import ScreeningRecord
 
-    assert intake_summary("nobody").consent is None
+    assert intake_summary("nobody", viewer=1).consent is None
     at = datetime(2026, 12, 1, 10, 2, tzinfo=timezone.utc)
     with session() as s:
         s.add(Consent(conversation_id="c1", version="2", given_at=at))
@@ -75,7 +75,7 @@ def test_the_intake_summary_shows_what_the_person_has_done(db_url):
                 result={"status": "active"},
             )
         )
-    summary = intake_summary("c1")
+    summary = intake_summary("c1", viewer=1)
     assert summary.consent == "version 2, 2026-12-01 10:02 UTC"
     assert (summary.screening_level, summary.needs_clinician_review) == ("iop", True)
     assert summary.scores == [("phq2", "4")] and summary.answers == [("phq2.interest", "2")]
@@ -142,7 +142,7 @@ def test_notes_are_encrypted_at_rest_and_listed_oldest_first(db_url):
     add_note("conv-notes", alex.id, "  Mentioned a sister, Quintessa, as support.  ")
     add_note("conv-notes", sam.id, "Call back after 6pm")
     add_note("another-conversation", sam.id, "not this one")
-    listed = notes_for("conv-notes")
+    listed = notes_for("conv-notes", alex.id)
     assert [(n.author, n.text) for n in listed] == [
         ("Alex", "Mentioned a sister, Quintessa, as support."),
         ("Sam", "Call back after 6pm"),
@@ -155,7 +155,7 @@ def test_notes_are_encrypted_at_rest_and_listed_oldest_first(db_url):
     for bad in ("", "   ", "x" * (MAX_NOTE_CHARS + 1)):
         with pytest.raises(ValueError):
             add_note("conv-notes", alex.id, bad)
-    assert len(notes_for("conv-notes")) == 2
+    assert len(notes_for("conv-notes", sam.id)) == 2
 
 
 def test_the_person_typing_is_kept_only_while_a_coordinator_holds_the_chat(db_url, monkeypatch):

@@ -46,3 +46,16 @@ def test_the_action_server_refuses_to_start_without_a_key_in_production():
         [sys.executable, "-c", "import actions"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode != 0 and "PHI_ENCRYPTION_KEY is not set" in result.stderr
+
+
+def test_with_app_env_unset_no_key_is_generated(fresh, tmp_path):
+    # Fail closed: a forgotten APP_ENV is production, never a key quietly made on disk.
+    fresh.delenv("APP_ENV", raising=False)
+    fresh.setenv("PHI_ENCRYPTION_KEY", "")
+    fresh.setattr(crypto, "DEV_KEY_PATH", tmp_path / "phi-dev.key")
+    with pytest.raises(crypto.MissingKeyError, match="PHI_ENCRYPTION_KEY is not set"):
+        crypto.check_key()
+    assert not (tmp_path / "phi-dev.key").exists()
+    fresh.setenv("APP_ENV", "development")
+    crypto.check_key()
+    assert (tmp_path / "phi-dev.key").exists()  # only when development is said explicitly

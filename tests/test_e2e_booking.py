@@ -18,7 +18,7 @@ from tests.e2e import buttons, new_sender, say, texts, tracker
 
 pytestmark = pytest.mark.e2e
 PROFILE = load_profile()
-CODE = re.compile(r"confirmation code is ([A-Z0-9]+-[A-Z0-9]+)")
+CODE = re.compile(r"confirmation code is ([A-Z0-9]+(?:-[A-Z0-9]+)+)")
 CONTACT = ["Jamie Rivera", "(512) 555-0142", "jamie.rivera@example.com", "Text and email"]
 
 

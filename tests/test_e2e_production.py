@@ -5,11 +5,13 @@ it; what lands in PostgreSQL is encrypted; a coordinator talks, through one repl
 widget whose socket is held by the other."""
 
 import asyncio
+import secrets
 import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 import httpx
 import psycopg2
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 HAPROXY = "/usr/sbin/haproxy"
 DATABASE = "iop_e2e_production"
+SITE = "https://clinic.example.org"  # the website the widget runs on (RASA_CORS)
 
 
 def _reachable(port: int) -> bool:
@@ -67,6 +70,9 @@ def prod_stack(tmp_path_factory):
             "PHI_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "SOCKETIO_REDIS_URL": "redis://127.0.0.1:6379/4",
             "ALERT_WEBHOOK_URL": alerts.url,
+            # Outside development: REST only with its token, the widget only from this site.
+            "REST_CHANNEL_TOKEN": secrets.token_urlsafe(16),
+            "RASA_CORS": SITE,
         },
     )
     # Replica 2 holds the widgets' sockets; the console talks to replica 1.
@@ -156,10 +162,11 @@ def run_async(coroutine) -> None:
 
 class Widget:
     """A person's chat widget: a socket.io client on one Rasa replica, as web/static/widget.js
-    connects (session persistence, the same events)."""
+    connects (session persistence, the same events, the session the server hands out)."""
 
-    def __init__(self, url: str, session_id: str):
-        self.url, self.session_id = url, session_id
+    def __init__(self, url: str, headers: Optional[dict] = None):
+        self.url, self.headers = url, headers or {}
+        self.token = self.conversation_id = ""
         self.client = socketio.AsyncClient()
         self.received: asyncio.Queue = asyncio.Queue()
         self.client.on("bot_uttered", lambda data: self.received.put_nowait(("bot", data)))
@@ -172,12 +179,13 @@ class Widget:
         self.client.on("session_confirm", lambda sid: confirmed.set_result(sid))
         # Long-polling: this engine.io client's websocket needs a newer aiohttp than Rasa pins
         # (the browser widget uses websockets; tests/test_browser_*.py drive it).
-        await self.client.connect(self.url, transports=["polling"])
-        await self.client.emit("session_request", {"session_id": self.session_id})
-        assert await asyncio.wait_for(confirmed, 10) == self.session_id
+        await self.client.connect(self.url, transports=["polling"], headers=self.headers)
+        await self.client.emit("session_request", {"session_id": None})
+        self.token = await asyncio.wait_for(confirmed, 10)
+        self.conversation_id = self.token.split(".")[0]
 
     async def say(self, text: str) -> None:
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.token})
 
     async def next(self, timeout: float = 30) -> tuple:
         return await asyncio.wait_for(self.received.get(), timeout)
@@ -206,12 +214,12 @@ def test_a_coordinator_reaches_a_widget_held_by_the_other_replica(prod_stack):
     assert prod_stack.env["RASA_PUBLIC_URL"] == replica_2  # the widget's side
     alex = signed_in(prod_stack, account(prod_stack, name="Alex"))
     headers = {"X-CSRF-Token": csrf_of(alex)}
-    person = new_sender("replica")
     token = prod_stack.env["RASA_AUTH_TOKEN"]
 
     async def conversation() -> None:
-        widget = Widget(replica_2, person)
+        widget = Widget(replica_2)
         await widget.open()
+        person = widget.conversation_id
         await widget.say("/request_human")
         await widget.texts_until("")  # the bot's answer to the request, on replica 2
         queue = alex.get("/console/queue.json").json()
@@ -246,6 +254,20 @@ def test_a_coordinator_reaches_a_widget_held_by_the_other_replica(prod_stack):
     run_async(conversation())
 
 
+def test_a_long_injected_crisis_reason_is_recorded_on_postgres(prod_stack):
+    from bot.profile import load_profile
+
+    person = new_sender("inject")
+    before = len(prod_stack.alerts.received)
+    injected = '/crisis{"crisis_level": "acute", "crisis_reason": "%s"}' % ("a" * 200)
+    said = texts(say(prod_stack, person, injected))
+    # The "flagged" offer: the escalation row was written (a 200-character reason in
+    # escalations.reason, String(64), failed the write on PostgreSQL).
+    assert said == [load_profile().crisis_text, load_profile().crisis_followup], said
+    assert rows("select count(*) from escalations where conversation_id = %s", person) == [(1,)]
+    prod_stack.alerts.wait_for(before + 1)  # its alert, delivered before the next test counts
+
+
 def test_a_crisis_alerts_the_webhook_with_a_link_and_no_phi(prod_stack):
     person = new_sender("alert")
     before = len(prod_stack.alerts.received)
@@ -277,13 +299,13 @@ def test_one_address_for_the_widget_and_the_console_in_front_of_both_replicas(pr
     assert httpx.post(f"{public}/webhooks/rest/webhook", json={}).status_code == 404
     sam = signed_in(prod_stack, account(prod_stack, name="Sam"))
     headers = {"X-CSRF-Token": csrf_of(sam)}
-    person = new_sender("proxy")
     # The console's hop through the proxy (RASA_API_URL=internal), as production would set it.
     api = RasaAPI(internal, prod_stack.env["RASA_AUTH_TOKEN"])
 
     async def conversation() -> None:
-        widget = Widget(public, person)
+        widget = Widget(public)
         await widget.open()
+        person = widget.conversation_id
         await widget.say("/request_human")
         await widget.texts_until("")
         queue = sam.get("/console/queue.json").json()
@@ -297,3 +319,103 @@ def test_one_address_for_the_widget_and_the_console_in_front_of_both_replicas(pr
         await widget.client.disconnect()
 
     run_async(conversation())
+
+
+def test_rest_and_the_api_refuse_callers_without_credentials(prod_stack):
+    """APP_ENV=production: the REST channel answers only with REST_CHANNEL_TOKEN, the HTTP API
+    only with RASA_AUTH_TOKEN, and a request without a sender is refused, not "default"."""
+    url = f"{prod_stack.rasa_url}/webhooks/rest/webhook"
+    body = {"sender": new_sender("prod-rest"), "message": "how many people are in a group?"}
+    assert httpx.post(url, json=body).status_code == 401
+    wrong = {"Authorization": "Bearer " + "x" * 22}
+    assert httpx.post(url, json=body, headers=wrong).status_code == 401
+    api_token = {"Authorization": f"Bearer {prod_stack.env['RASA_AUTH_TOKEN']}"}
+    assert httpx.post(url, json=body, headers=api_token).status_code == 401  # not the API's
+    bearer = {"Authorization": f"Bearer {prod_stack.env['REST_CHANNEL_TOKEN']}"}
+    no_sender = httpx.post(url, json={"message": "hi"}, headers=bearer, timeout=30)
+    assert no_sender.status_code == 400 and "sender is required" in no_sender.json()["error"]
+    answered = httpx.post(url, json=body, headers=bearer, timeout=60)
+    assert answered.status_code == 200 and "capped at" in " ".join(texts(answered.json()))
+
+    status = f"{prod_stack.rasa_url}/status"
+    assert httpx.get(status).status_code == 401
+    assert httpx.get(status, params={"token": "wrong"}).status_code == 401
+    token = {"token": prod_stack.env["RASA_AUTH_TOKEN"]}
+    assert httpx.get(status, params=token).status_code == 200
+
+
+def test_the_public_side_never_reaches_rasas_api(prod_stack):
+    """deploy/haproxy.cfg: only /socket.io/ goes through, however the path is spelled, and
+    even a caller holding the API token gets nothing else."""
+    public, token = prod_stack.proxy_public, prod_stack.env["RASA_AUTH_TOKEN"]
+    for path in [
+        "/status",
+        "/version",
+        "/",
+        "/conversations/x/tracker",
+        "/model/parse",
+        "/webhooks/rest/webhook",
+        "/webhooks/socketio/typing",
+        "/webhooks/socketio/",
+        "//status",
+        "/%73tatus",
+        "/SOCKET.IO/",
+        "/socket.io",
+        "/socket.io/../status",
+        "/socket.io/%2e%2e/status",
+        "/socket.io/..%2fstatus",
+    ]:
+        for method in ("GET", "POST"):
+            answer = httpx.request(method, public + path, params={"token": token}, json={})
+            assert answer.status_code in (400, 404), (method, path, answer.status_code)
+            assert "version" not in answer.text, (method, path)
+
+
+def test_a_widget_on_another_site_is_refused(prod_stack):
+    """Outside development the socket.io channel checks Origin against RASA_CORS."""
+    replica = prod_stack.rasa_url
+
+    async def attempts() -> None:
+        for origin in ("https://evil.example", "null", SITE + ".evil.example"):
+            refused = Widget(replica, headers={"Origin": origin})
+            try:
+                with pytest.raises(socketio.exceptions.ConnectionError):
+                    await refused.open()
+            finally:
+                await refused.client.disconnect()  # no connection left open on the server
+        widget = Widget(replica, headers={"Origin": SITE})
+        await widget.open()
+        await widget.say("how many people are in a group?")
+        assert any("capped at" in t for t in await widget.texts_until("capped at"))
+        await widget.client.disconnect()
+
+    run_async(attempts())
+
+
+def test_the_canary_is_in_no_row_of_postgresql_and_no_log(prod_stack):
+    """tests/test_e2e_tracker_encryption.py's canary on the production stores: no row of any
+    table (the tracker store's `events` and the app's) holds it, nor any log; Rasa replica 1
+    restarted before the last "yes" reads the encrypted tracker back from PostgreSQL."""
+    from tests.test_e2e_tracker_encryption import canary_conversation, canary_in, files_under
+
+    sender = new_sender("canary")
+    said = canary_conversation(
+        prod_stack, sender, before_confirming=lambda: prod_stack.restart("rasa server")
+    )
+    assert said[0].startswith("You're booked!"), said
+    tables = [t for (t,) in rows("select tablename from pg_tables where schemaname = 'public'")]
+    assert "events" in tables and "intake_bookings" in tables
+    leaks = {}
+    for table in tables:
+        dump = "\n".join(text for (text,) in rows(f'select t::text from "{table}" t'))
+        leaks[table] = canary_in(dump.encode())
+    assert {t: found for t, found in leaks.items() if found} == {}
+    [(total, encrypted, labels, ours)] = rows(
+        "select count(*), count(*) filter (where data like 'gAAAAA%%'),"
+        " count(intent_name) + count(action_name), count(*) filter (where sender_id = %s)"
+        " from events",
+        sender,
+    )
+    assert ours > 100 and encrypted == total and labels == 0
+    logs = files_under(prod_stack.log_dir)
+    assert {str(p): canary_in(b) for p, b in logs.items() if canary_in(b)} == {}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -10,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.dialog import NotUnderstood
 from bot.profile import IntakeFacts
@@ -183,7 +185,7 @@ def test_book_then_find_by_code_and_each_proof(db_url):
         facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)), code_prefix="RIV"
     )
     booking = sched.book(sched.available(limit=1)[0], request())
-    assert booking.code.startswith("RIV-") and len(booking.code) == 9
+    assert re.fullmatch(r"RIV-[A-Z0-9]{5}-[A-Z0-9]{5}", booking.code), booking.code
     assert not set(booking.code[4:]) & set("01OILU")
     for proof in (
         "1990-03-14",
@@ -199,6 +201,33 @@ def test_book_then_find_by_code_and_each_proof(db_url):
     # The code survives case, spaces and a missing dash or prefix.
     assert sched.find(booking.code.lower().replace("-", " "), "1990-03-14").code == booking.code
     assert sched.find(booking.code[4:], "1990-03-14").code == booking.code
+
+
+def test_new_codes_have_at_least_40_random_bits_and_old_codes_still_work(db_url):
+    from bot import store
+    from bot.scheduling.core import CODE_ALPHABET, CODE_LENGTH, new_code
+    from bot.scheduling.models import BookingRecord
+
+    assert CODE_LENGTH * math.log2(len(CODE_ALPHABET)) >= 40
+    codes = {new_code("APT") for _ in range(2000)}
+    assert len(codes) == 2000 and all(re.fullmatch(r"APT-\w{5}-\w{5}", c) for c in codes)
+    sched = BuiltInScheduler(
+        facts(), db_url=db_url, now=clock(at(2026, 10, 5, 8, 0)), code_prefix="RIV"
+    )
+    booking = sched.book(sched.available(limit=1)[0], request())
+    body = booking.code.replace("-", "")[3:]
+    for typed in (booking.code, booking.code.lower().replace("-", " "), body, f"riv{body}"):
+        assert sched.find(typed, "1990-03-14").code == booking.code, typed
+    # A booking made before codes grew keeps its 5-character code.
+    with store.session(db_url) as s:
+        s.execute(
+            update(BookingRecord).where(BookingRecord.code == booking.code).values(code="RIV-7KQ2M")
+        )
+    for typed in ("RIV-7KQ2M", "riv 7kq2m", "7KQ2M"):
+        assert sched.find(typed, "1990-03-14").code == "RIV-7KQ2M", typed
+    with pytest.raises(BookingNotFound):
+        sched.find(booking.code, "1990-03-14")
+    assert sched.cancel("riv7kq2m").status == "cancelled"
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_answers_encrypted_at_rest_and_round_trip(db_url, phi_key):
     finally:
         raw.close()
     answers_raw, scores_raw, reasons_raw, rec_raw, level, review, status, conv, cver = row
-    for column in (answers_raw, scores_raw, reasons_raw, rec_raw):
+    for column in (answers_raw, scores_raw, reasons_raw, rec_raw, level):
         # Needles that cannot occur by chance in a Fernet token (url-safe base64: no quote,
         # dot, space or hyphen).
         for needle in (
@@ -81,8 +81,10 @@ def test_answers_encrypted_at_rest_and_round_trip(db_url, phi_key):
         ):
             assert needle not in column
         assert column.startswith("gAAAAA")  # a Fernet token
-    assert (level, review, status, conv, cver) == (
-        "iop_fit",
+    # The level is PHI under 42 CFR Part 2 (`withdrawal_management` next to a conversation
+    # id): encrypted like the answers; only the review flag stays plain.
+    assert "iop_fit" not in level
+    assert (review, status, conv, cver) == (
         0,
         "complete",
         "conv-1",
@@ -93,7 +95,7 @@ def test_answers_encrypted_at_rest_and_round_trip(db_url, phi_key):
 
     with session(db_url) as s:
         stored = s.get(Row, sid)
-        assert stored.answers == ANSWERS
+        assert stored.answers == ANSWERS and stored.level == "iop_fit"
         assert stored.scores["phq9"]["total"] == 11 and stored.scores["phq9"]["band"] == "moderate"
         assert stored.scores["gad7"]["complete"] is False
         assert stored.scores["auditc"]["positive"] is True

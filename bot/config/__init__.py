@@ -6,7 +6,8 @@ order. An empty value means "use the default", as in `.env.example`.
 
     settings()        the settings read from the environment now (cheap: call it per use,
                       so a test's monkeypatch.setenv is seen at once)
-    check()           settings() plus the start-up rules (the PHI key outside development)
+    check()           settings() plus the start-up rules (the PHI key and the action
+                      server's token outside development)
     python -m bot.config
                       validate and print the settings, secrets masked; exit 2 when invalid
 
@@ -35,12 +36,15 @@ from .parsers import (
     as_email,
     as_event_type,
     as_flag,
+    as_host,
     as_http_url,
     as_npi,
     as_path,
     as_port,
+    as_rate_limits,
     as_redis_url,
     as_seconds,
+    as_secret_token,
     as_text,
     mask_url,
     whole,
@@ -53,6 +57,30 @@ load_dotenv(ROOT / ".env")  # never overrides variables already set
 GENERATE_KEY = (
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 )
+# How to make an ACTION_SERVER_TOKEN (scripts/init_env.py does the same for .env).
+GENERATE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+# Rate limits and lockouts (bot/limits.py): name -> (how many, in how many seconds).
+# RATE_LIMITS overrides any of them, e.g. "coverage_checks_per_conversation=2/1h".
+RATE_LIMIT_DEFAULTS: Dict[str, Tuple[int, float]] = {
+    # Messages a conversation / a client address may send (the channels call
+    # bot.limits.allow_message); a person typing stays far below.
+    "messages_per_conversation": (30, 60.0),
+    "messages_per_address": (120, 60.0),
+    # Insurance checks: each is a clearinghouse call under the clinic's NPI. The overall cap
+    # bounds what any number of new conversations can spend.
+    "coverage_checks_per_conversation": (4, 86400.0),
+    "coverage_checks_per_address": (10, 86400.0),
+    "coverage_checks_overall": (200, 3600.0),
+    # Failed booking look-ups (code plus birth date, phone or email); the per-booking count
+    # locks that booking, even for the right details, until its window ends.
+    "booking_proof_failures_per_conversation": (5, 3600.0),
+    "booking_proof_failures_per_address": (20, 3600.0),
+    "booking_proof_failures_per_booking": (5, 86400.0),
+    # Failed console sign-ins from one address (each account also locks after 5 in a row).
+    "console_login_failures_per_address": (20, 900.0),
+}
 
 
 def _var(
@@ -79,8 +107,33 @@ class Settings:
     )
     rasa_port: int = _var("RASA_PORT", 5005, "port of the Rasa server (REST + socket.io)", as_port)
     action_port: int = _var("ACTION_PORT", 5055, "port of the action server", as_port)
+    rasa_host: str = _var(
+        "RASA_HOST",
+        "127.0.0.1",
+        "interface the Rasa server listens on (0.0.0.0 only behind the proxy or in a container)",
+        as_host,
+    )
+    action_host: str = _var(
+        "ACTION_HOST",
+        "127.0.0.1",
+        "interface the action server listens on (0.0.0.0 only on a private container network)",
+        as_host,
+    )
+    action_server_token: str = _var(
+        "ACTION_SERVER_TOKEN",
+        "",
+        "secret Rasa sends the action server on every call (generated on first run)",
+        as_secret_token,
+        secret=True,
+    )
     rasa_cors: str = _var(
         "RASA_CORS", "*", "browser origins allowed for the chat widget ('*' for development only)"
+    )
+    rest_channel_token: str = _var(
+        "REST_CHANNEL_TOKEN",
+        "",
+        "Bearer token for the REST channel; empty: REST open in development, off elsewhere",
+        secret=True,
     )
     web_port: int = _var(
         "WEB_PORT", 8000, "port of the demo website (it also serves the .ics links)", as_port
@@ -198,10 +251,11 @@ class Settings:
     )
 
     # --- PHI encryption at rest (bot/store/crypto.py) ---
+    # Unset means production: a forgotten setting must never weaken anything (fail closed).
     app_env: str = _var(
         "APP_ENV",
-        "development",
-        "development (a key is generated under var/), staging or production (key required)",
+        "production",
+        "production (the default) or staging: keys required; development: a key under var/",
         as_app_env,
         blank_ok=False,
     )
@@ -271,8 +325,24 @@ class Settings:
     booking_code_prefix: str = _var(
         "BOOKING_CODE_PREFIX",
         "APT",
-        "confirmation codes look like APT-7KQ2M (neutral: texts and emails show them)",
+        "confirmation codes look like APT-7KQ2M-8XDPR (neutral: texts and emails show them)",
         as_code_prefix,
+    )
+
+    # --- Rate limits and lockouts (bot/limits.py) ---
+    rate_limits: Tuple[Tuple[str, int, float], ...] = _var(
+        "RATE_LIMITS",
+        (),
+        "limits to change, e.g. coverage_checks_per_conversation=2/1h (comma-separated); "
+        "empty: the defaults",
+        as_rate_limits(RATE_LIMIT_DEFAULTS),
+    )
+    rate_limit_redis_url: str = _var(
+        "RATE_LIMIT_REDIS_URL",
+        "",
+        "Redis keeping the rate-limit counts of every process; empty: the app database",
+        as_redis_url,
+        secret=True,
     )
 
     def __post_init__(self) -> None:
@@ -281,6 +351,13 @@ class Settings:
                 "CALCOM_EVENT_TYPE_ID is required when CALCOM_API_KEY is set "
                 "(the numeric id of the intake-assessment event type)"
             )
+
+    def rate_limit(self, name: str) -> Tuple[int, float]:
+        """(how many, window in seconds) of the limit `name` (RATE_LIMIT_DEFAULTS' names)."""
+        for limit, count, seconds in self.rate_limits:
+            if limit == name:
+                return count, seconds
+        return RATE_LIMIT_DEFAULTS[name]
 
     @property
     def web_base_url(self) -> str:
@@ -339,7 +416,7 @@ def _parse(values: Tuple[Optional[str], ...]) -> Settings:
 
 def check(environ: Optional[Mapping[str, str]] = None) -> Settings:
     """settings() plus what start-up needs (without side effects): outside development a
-    PHI_ENCRYPTION_KEY, and every key in it a valid Fernet key."""
+    PHI_ENCRYPTION_KEY, every key in it a valid Fernet key, and an ACTION_SERVER_TOKEN."""
     s = settings(environ)
     if not s.phi_keys and s.app_env != "development":
         raise ConfigError(
@@ -358,6 +435,12 @@ def check(environ: Optional[Mapping[str, str]] = None) -> Settings:
                 "PHI_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 "
                 "bytes; several are separated by commas)."
             ) from None
+    if not s.action_server_token and s.app_env != "development":
+        raise ConfigError(
+            f"ACTION_SERVER_TOKEN is not set and APP_ENV is {s.app_env}: the action server "
+            "answers only calls that carry it (Rasa sends it, see endpoints.yml). Generate one "
+            f"with `{GENERATE_TOKEN}`."
+        )
     return s
 
 

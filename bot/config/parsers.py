@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection, Tuple
 from urllib.parse import urlsplit
 
 APP_ENVS = ("development", "staging", "production")
@@ -100,6 +100,20 @@ def as_app_env(name: str, raw: str) -> str:
     return raw
 
 
+def as_secret_token(name: str, raw: str) -> str:
+    # Sent in an HTTP header: no spaces; long enough that guessing is hopeless. The value is
+    # never echoed (it is a secret).
+    if len(raw) < 16 or re.search(r"\s", raw):
+        raise ConfigError(f"{name} must be at least 16 characters without spaces")
+    return raw
+
+
+def as_host(name: str, raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", raw):
+        raise ConfigError(f"{name} must be an IP address or host name, got {raw!r}")
+    return raw
+
+
 def as_npi(name: str, raw: str) -> str:
     if not re.fullmatch(r"\d{10}", raw):
         raise ConfigError(f"{name} must be the program's 10-digit NPI, got {raw!r}")
@@ -124,6 +138,37 @@ def as_code_prefix(name: str, raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9]{1,10}", raw):
         raise ConfigError(f"{name} must be 1 to 10 letters or digits, got {raw!r}")
     return raw
+
+
+RateLimits = Tuple[Tuple[str, int, float], ...]  # (limit, how many, window in seconds)
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def as_rate_limits(known: Collection[str]) -> Callable[[str, str], RateLimits]:
+    """A parser of "name=count/window" items (comma-separated; window 90s, 15m, 1h, 1d or
+    seconds) whose names must be in `known`."""
+
+    def parse(name: str, raw: str) -> RateLimits:
+        limits = []
+        for item in re.split(r"[,\s]+", raw.strip()):
+            found = re.fullmatch(r"([a-z_]+)=(\d+)/(\d+(?:\.\d+)?)([smhd]?)", item)
+            if not found:
+                raise ConfigError(
+                    f"{name}: {item!r} is not name=count/window "
+                    "(for example coverage_checks_per_conversation=4/1d)"
+                )
+            limit, count, amount, unit = found.groups()
+            if limit not in known:
+                raise ConfigError(
+                    f"{name}: unknown limit {limit!r} (known: {', '.join(sorted(known))})"
+                )
+            seconds = float(amount) * _WINDOW_UNITS[unit or "s"]
+            if int(count) < 1 or seconds <= 0:
+                raise ConfigError(f"{name}: {limit} needs a count of 1 or more and a window")
+            limits.append((limit, int(count), seconds))
+        return tuple(limits)
+
+    return parse
 
 
 def as_flag(name: str, raw: str) -> bool:

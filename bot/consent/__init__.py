@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.content import load_model
 from bot.dialog import Option, Question, normalize, parse_yes_no
-from bot.store import session
+from bot.store import audit, session
 
 if TYPE_CHECKING:
     from bot.consent.models import Consent
@@ -68,13 +68,33 @@ def parse(text: str) -> bool:
 
 
 def record(conversation_id: str, db_url: Optional[str] = None) -> "Consent":
+    """The person agreed: stored with the version they saw, and audited with it."""
     from bot.consent.models import Consent
 
     with session(db_url) as s:
         row = Consent(conversation_id=conversation_id, version=CONSENT.version)
         s.add(row)
         s.flush()
+        audit.add(
+            s,
+            "consent_given",
+            actor="person",
+            conversation_id=conversation_id,
+            record=audit.record_id(row),
+            detail=f"version {CONSENT.version}",
+        )
         return row
+
+
+def record_declined(conversation_id: str, db_url: Optional[str] = None) -> None:
+    """The person said no: nothing personal is stored, only the audit of the answer."""
+    audit.log(
+        "consent_declined",
+        actor="person",
+        conversation_id=conversation_id,
+        detail=f"version {CONSENT.version}",
+        db_url=db_url,
+    )
 
 
 def given(conversation_id: str, db_url: Optional[str] = None) -> Optional["Consent"]:

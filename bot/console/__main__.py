@@ -4,7 +4,7 @@
     The password is read from standard input (typed twice at a terminal, or the first
     line of a pipe), never from the command line, where `ps` would show it.
 .venv/bin/python -m bot.console audit [--limit N]
-    Who opened which conversation, newest first.
+    The audit log, newest first: who opened or decrypted what, deletions, consent changes.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in audit_log(args.limit):
         print(
             f"{line.at:%Y-%m-%d %H:%M:%S} UTC  {line.email:30} {line.action:14} "
-            f"{line.conversation_id or ''}"
+            f"{line.conversation_id or ''} {line.record or ''} {line.detail or ''}".rstrip()
         )
     return 0
 

@@ -17,8 +17,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 
-from bot.console.models import ROLES, AuditEntry, ConsoleSession, Coordinator
+from bot import limits
+from bot.console.models import ROLES, ConsoleSession, Coordinator
+from bot.store import audit as audit_store
 from bot.store import session, utcnow
+from bot.store.audit import AuditEntry
 
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_LOGINS = 5  # then the account is locked for LOCKOUT
@@ -85,9 +88,27 @@ def add_coordinator(
         return _person(c)
 
 
-def sign_in(email: str, password: str, db_url: Optional[str] = None) -> Person:
+def sign_in(
+    email: str, password: str, db_url: Optional[str] = None, address: Optional[str] = None
+) -> Person:
     """The coordinator, or SignInFailed. After MAX_FAILED_LOGINS wrong passwords in a row
-    the account is locked for LOCKOUT, even for the right password.
+    the account is locked for LOCKOUT, even for the right password; and the client address
+    (when given) is refused after `console_login_failures_per_address` failed sign-ins of
+    any accounts (bot.limits), so one address cannot try passwords across accounts. A
+    refusal looks and takes the same as a wrong password."""
+    tries = limits.console_logins(address)
+    if not limits.check(tries, db_url=db_url):
+        _check(_DUMMY_HASH, password)
+        raise SignInFailed()
+    try:
+        return _sign_in(email, password, db_url)
+    except SignInFailed:
+        limits.count(tries, db_url=db_url)
+        raise
+
+
+def _sign_in(email: str, password: str, db_url: Optional[str]) -> Person:
+    """sign_in without the address limit.
 
     The slow argon2 check runs outside any transaction, and a failure is counted by one
     UPDATE … SET failed_logins = failed_logins + 1, so parallel guesses are all counted
@@ -202,22 +223,26 @@ def audit(
     action: str,
     conversation_id: Optional[str] = None,
     db_url: Optional[str] = None,
+    record: Optional[str] = None,
 ) -> None:
-    """Record who did what to which conversation. Only ever inserts."""
-    with session(db_url) as s:
-        s.add(
-            AuditEntry(
-                coordinator_id=coordinator_id, action=action, conversation_id=conversation_id
-            )
-        )
+    """Record who did what to which conversation (the general audit log, bot.store.audit)."""
+    audit_store.log(
+        action,
+        coordinator_id=coordinator_id,
+        conversation_id=conversation_id,
+        record=record,
+        db_url=db_url,
+    )
 
 
 @dataclass(frozen=True)
 class AuditLine:
     at: datetime
-    email: str
+    email: str  # the coordinator's, or who else acted: "(person)", "(command)", "(retention)"
     action: str
     conversation_id: Optional[str]
+    record: Optional[str] = None
+    detail: Optional[str] = None
 
 
 def audit_log(limit: int = 200, db_url: Optional[str] = None) -> List[AuditLine]:
@@ -225,11 +250,16 @@ def audit_log(limit: int = 200, db_url: Optional[str] = None) -> List[AuditLine]
     with session(db_url) as s:
         rows = s.execute(
             select(AuditEntry, Coordinator.email)
-            .join(Coordinator, Coordinator.id == AuditEntry.coordinator_id)
+            .outerjoin(Coordinator, Coordinator.id == AuditEntry.coordinator_id)
             .order_by(AuditEntry.id.desc())
             .limit(limit)
         ).all()
-        return [AuditLine(a.at, email, a.action, a.conversation_id) for a, email in rows]
+        return [
+            AuditLine(
+                a.at, email or f"({a.actor})", a.action, a.conversation_id, a.record, a.detail
+            )
+            for a, email in rows
+        ]
 
 
 def mark_online(

@@ -1,9 +1,8 @@
-"""Coordinator accounts, their console sessions, the audit trail of what they opened, and
-their private notes on conversations.
+"""Coordinator accounts, their console sessions and their private notes on conversations.
+What they open is recorded in the general audit log (bot.store.audit, re-exported here).
 
-No PHI in accounts, sessions or the audit: an account is a work email, a name and a password
-hash; the audit records who opened which conversation when, never what it said. Notes may
-hold PHI, so their text is encrypted (EncryptedJSON).
+No PHI in accounts or sessions: an account is a work email, a name and a password hash.
+Notes may hold PHI, so their text is encrypted (EncryptedJSON).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, Integer, String
 
 from bot.store import Base, UTCDateTime, utcnow
+from bot.store.audit import AuditEntry  # noqa: F401 (the console's audit is the general log)
 from bot.store.crypto import EncryptedJSON
 
 ROLES = ("coordinator", "admin")
@@ -44,18 +44,6 @@ class ConsoleSession(Base):
     # While the console is open (an event stream runs), this is kept a little ahead of now;
     # "someone is online" means a session with online_until in the future.
     online_until = Column(UTCDateTime, nullable=True)
-
-
-class AuditEntry(Base):
-    """Append-only: the code only ever inserts (bot.console.accounts.audit)."""
-
-    __tablename__ = "console_audit"
-
-    id = Column(Integer, primary_key=True)
-    at = Column(UTCDateTime, nullable=False, default=utcnow)
-    coordinator_id = Column(Integer, ForeignKey("coordinators.id"), nullable=False, index=True)
-    action = Column(String(32), nullable=False)  # signed_in, opened_queue, claimed, …
-    conversation_id = Column(String(128), nullable=True, index=True)
 
 
 class ConsoleNote(Base):

@@ -10,7 +10,7 @@ from typing import List, Optional
 from sqlalchemy import select
 
 from bot.console.models import ConsoleNote, Coordinator
-from bot.store import session
+from bot.store import audit, session
 
 MAX_NOTE_CHARS = 2000
 
@@ -38,8 +38,9 @@ def add_note(
         return Note(author, note.created_at, text)
 
 
-def notes_for(conversation_id: str, db_url: Optional[str] = None) -> List[Note]:
-    """Oldest first (the newest is read last, under the transcript)."""
+def notes_for(conversation_id: str, viewer: int, db_url: Optional[str] = None) -> List[Note]:
+    """Oldest first (the newest is read last, under the transcript), as coordinator `viewer`
+    reads them: each note decrypted is audited."""
     with session(db_url) as s:
         rows = s.execute(
             select(ConsoleNote, Coordinator.name)
@@ -47,4 +48,12 @@ def notes_for(conversation_id: str, db_url: Optional[str] = None) -> List[Note]:
             .where(ConsoleNote.conversation_id == conversation_id)
             .order_by(ConsoleNote.id)
         ).all()
+        for n, _ in rows:
+            audit.add(
+                s,
+                "decrypted",
+                coordinator_id=viewer,
+                conversation_id=conversation_id,
+                record=audit.record_id(n),
+            )
         return [Note(name, n.created_at, n.text) for n, name in rows]

@@ -18,7 +18,7 @@ from bot.coverage.models import CoverageCheck
 from bot.flows.models import FlowDraft
 from bot.scheduling.models import BookingRecord, Callback
 from bot.screening.models import ScreeningRecord
-from bot.store import Escalation, latest_for, session, utcnow
+from bot.store import Escalation, latest_columns, session, utcnow
 
 KIND_LABELS = {
     "crisis": "Crisis",
@@ -71,14 +71,16 @@ def waiting(db_url: Optional[str] = None) -> List[QueueItem]:
             .order_by(Escalation.priority, Escalation.created_at, Escalation.id)
         ).all()
         for e, holder in rows:
-            draft = latest_for(s, FlowDraft, e.conversation_id)
-            screening = latest_for(s, ScreeningRecord, e.conversation_id)
-            check = latest_for(s, CoverageCheck, e.conversation_id)
-            booking = latest_for(s, BookingRecord, e.conversation_id)
+            # Only the columns shown: the queue refreshes every half second, and a draft's
+            # answers or a booking's contact details have no business being decrypted here.
+            draft = latest_columns(s, FlowDraft, e.conversation_id, "status", "flow")
+            screening = latest_columns(s, ScreeningRecord, e.conversation_id, "level")
+            check = latest_columns(s, CoverageCheck, e.conversation_id, "status")
+            booking = latest_columns(s, BookingRecord, e.conversation_id, "status")
             where = "chat"
             if draft is not None and draft.status in ("active", "paused"):
                 where = FLOW_LABELS.get(draft.flow, draft.flow)
-            elif latest_for(s, Callback, e.conversation_id) is not None:
+            elif latest_columns(s, Callback, e.conversation_id, "id") is not None:
                 where = "left a call-back request"
             items.append(
                 QueueItem(

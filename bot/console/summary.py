@@ -1,6 +1,10 @@
 """The intake summary a coordinator sees beside the transcript: consent, the screening
-(answers, scores, recommendation), the insurance check and the booking. PHI is decrypted
-here, for a signed-in coordinator, and every opening is audited by the page that shows it.
+(answers, scores, recommendation), the insurance check and the booking.
+
+PHI is decrypted here, for a signed-in coordinator, and only what is shown: each record
+decrypted is audited (`decrypted`, "screenings:12") in the same transaction that reads it.
+The insurance check and the booking are shown from their plain columns (status, plan type,
+time, code), so their encrypted ones (names, member ID, contact) are not even read.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from bot.consent.models import Consent
 from bot.coverage.models import CoverageCheck
 from bot.scheduling.models import BookingRecord
 from bot.screening.models import ScreeningRecord
-from bot.store import latest_for, session
+from bot.store import audit, latest_columns, latest_for, session
 
 
 @dataclass
@@ -36,7 +40,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def intake_summary(conversation_id: str, db_url: Optional[str] = None) -> Summary:
+def intake_summary(conversation_id: str, viewer: int, db_url: Optional[str] = None) -> Summary:
+    """The summary of `conversation_id` as coordinator `viewer` sees it (audited)."""
     out = Summary()
     with session(db_url) as s:
         consent = latest_for(s, Consent, conversation_id)
@@ -44,6 +49,13 @@ def intake_summary(conversation_id: str, db_url: Optional[str] = None) -> Summar
             out.consent = f"version {consent.version}, {consent.given_at:%Y-%m-%d %H:%M} UTC"
         screening = latest_for(s, ScreeningRecord, conversation_id)
         if screening is not None:
+            audit.add(
+                s,
+                "decrypted",
+                coordinator_id=viewer,
+                conversation_id=conversation_id,
+                record=audit.record_id(screening),
+            )
             out.screening_level = screening.level
             out.screening_status = screening.status
             out.needs_clinician_review = bool(screening.coordinator_review)
@@ -53,12 +65,12 @@ def intake_summary(conversation_id: str, db_url: Optional[str] = None) -> Summar
             out.answers = [(k, _text(v)) for k, v in answers.items()]
             recommendation = screening.recommendation or {}
             out.recommendation = str(recommendation.get("text") or "") or None
-        check = latest_for(s, CoverageCheck, conversation_id)
+        check = latest_columns(s, CoverageCheck, conversation_id, "status", "plan_type", "reason")
         if check is not None:
             plan = f" ({check.plan_type.upper()})" if check.plan_type else ""
             reason = f": {check.reason}" if check.reason else ""
             out.coverage = f"{check.status}{plan}{reason}"
-        booking = latest_for(s, BookingRecord, conversation_id)
+        booking = latest_columns(s, BookingRecord, conversation_id, "status", "start", "code")
         if booking is not None:
             out.booking = (
                 f"{booking.status} for {booking.start:%Y-%m-%d %H:%M} UTC (code {booking.code})"

@@ -25,11 +25,13 @@ import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Blueprint, response
 from sanic.request import Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import notify
 from bot.config import settings
 from bot.console import accounts, notes, queue, rasa_api
 from bot.console.summary import intake_summary
+from bot.privacy import forget, tracker
 
 log = logging.getLogger(__name__)
 console = Blueprint("console", url_prefix="/console")
@@ -62,9 +64,17 @@ def _cookie(resp: response.HTTPResponse, name: str, value: str, max_age: int) ->
     cookie["samesite"] = "Strict"
     cookie["path"] = "/console"
     cookie["max-age"] = max_age
-    # Behind the production reverse proxy the site is HTTPS only.
-    if settings().app_env == "production":
+    # Behind the reverse proxy (anything but development, APP_ENV unset included) the site
+    # is HTTPS only.
+    if settings().app_env != "development":
         cookie["secure"] = True
+
+
+def client_address(request: Request) -> str:
+    """Who is signing in, for the per-address limit: the address a trusted proxy forwarded
+    (Sanic trusts forwarding headers only when configured: SANIC_PROXIES_COUNT,
+    SANIC_REAL_IP_HEADER or SANIC_FORWARDED_SECRET), else the connection's peer."""
+    return request.remote_addr or request.ip
 
 
 def _same_origin(request: Request) -> bool:
@@ -134,7 +144,11 @@ async def login(request: Request) -> response.HTTPResponse:
         return response.text("This form expired or came from another site. Reload it.", 403)
     try:
         person = await _blocking(
-            accounts.sign_in, request.form.get("email") or "", request.form.get("password") or ""
+            accounts.sign_in,
+            request.form.get("email") or "",
+            request.form.get("password") or "",
+            None,
+            client_address(request),
         )
     except accounts.SignInFailed:
         token = secrets.token_urlsafe(32)
@@ -289,8 +303,8 @@ async def conversation_page(request: Request, escalation_id: int) -> response.HT
         person=who.person,
         csrf=who.csrf_token,
         item=item,
-        summary=await _blocking(intake_summary, item.conversation_id),
-        notes=await _blocking(notes.notes_for, item.conversation_id),
+        summary=await _blocking(intake_summary, item.conversation_id, who.person.id),
+        notes=await _blocking(notes.notes_for, item.conversation_id, who.person.id),
         holding=item.status == "claimed" and item.claimed_by == who.person.id,
     )
 
@@ -303,7 +317,18 @@ async def conversation_events(request: Request, escalation_id: int) -> Any:
     refused = _refused(request, who, item, "read")
     if refused is not None:
         return refused
-    assert item is not None
+    assert who is not None and item is not None
+    # The transcript is decrypted by the tracker store for this coordinator: audited once per
+    # stream (it refreshes every half second).
+    await _blocking(
+        partial(
+            accounts.audit,
+            who.person.id,
+            "decrypted",
+            item.conversation_id,
+            record="events",  # the tracker store's rows of this conversation
+        )
+    )
     api = rasa_api.RasaAPI()
     stream = await request.respond(
         content_type="text/event-stream", headers={"Cache-Control": "no-store"}
@@ -427,6 +452,34 @@ async def release(request: Request, escalation_id: int) -> response.HTTPResponse
         "The person from our intake team had to step away, so the assistant is back for now. "
         "Your request is still with the team: someone can join this chat when available.",
         partial(queue.release, escalation_id),
+    )
+
+
+@console.post("/forget/<escalation_id:int>")
+async def forget_person(request: Request, escalation_id: int) -> response.HTTPResponse:
+    """An admin deletes the data of this conversation's person everywhere, their other
+    conversations found by booking code or contact included (bot.privacy.forget): app rows,
+    tracker events, SMS opt-out; audited per conversation. Not while someone holds the chat."""
+    who, item = await _conversation(request, escalation_id)
+    refused = _refused(request, who, item, "admin")
+    if refused is not None:
+        return refused
+    assert who is not None and item is not None
+    if item.status == "claimed":
+        return response.json(
+            {"error": "someone holds this conversation: release it first"}, status=409
+        )
+    try:
+        done = await _blocking(forget.forget_conversation, item.conversation_id, who.person.id)
+    except (tracker.TrackerStoreError, SQLAlchemyError) as exc:
+        log.error("deletion did not finish: %s", type(exc).__name__)
+        return response.json({"error": "the deletion did not finish; try again"}, status=503)
+    return response.json(
+        {
+            "conversations": done.conversations,
+            "records": done.records,
+            "tracker_events": done.tracker_events,
+        }
     )
 
 

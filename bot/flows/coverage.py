@@ -5,6 +5,10 @@ Plan types the program does not verify in real time follow the profile (`insuran
 a coordinator checks them, or we explain kindly that the plan is not accepted. An insurer
 that says a field is wrong gets one chance to correct it; an insurer that is not answering
 becomes a follow-up for the coordinators.
+
+Each check is a clearinghouse call billed under the clinic's NPI, so checks are limited
+(bot.limits: per conversation, and overall); over a limit nobody is called and the person
+is offered a coordinator instead.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Iterable, List, Optional
 
-from bot import coverage
+from bot import coverage, limits
 from bot.coverage import wording
 from bot.dialog import BOOK, PERSON, NotUnderstood, Option, Question, Reply
 from bot.flows.engine import Context, Flow, latest_answers
@@ -47,7 +51,15 @@ class CoverageFlow(Flow):
     name = "coverage"
     title = "the insurance check"
 
+    def prepare(self, state: dict, ctx: Context) -> None:
+        # Over a limit already: say so before asking anything (the check itself counts).
+        fresh = not state.get("answers") and not state.get("finished")
+        if fresh and not limits.check(_checks(ctx), db_url=ctx.db_url):
+            state["finished"] = state["limited"] = True
+
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
+        if state.get("limited"):
+            return [_limited(ctx)]
         return [
             Reply(
                 "I'll check your benefits with your insurer right now. Have your insurance "
@@ -221,6 +233,9 @@ class CoverageFlow(Flow):
     def _check(self, state: dict, ctx: Context) -> List[Reply]:
         a = state["answers"]
         request = _request(a)
+        if not limits.take(_checks(ctx), db_url=ctx.db_url):
+            state["finished"] = state["limited"] = True
+            return [_limited(ctx)]
         result = coverage.check_coverage(request, _client())
         coverage.record_check(ctx.conversation_id, request, result, db_url=ctx.db_url)
         ask = wording.correction(result)
@@ -241,9 +256,28 @@ class CoverageFlow(Flow):
         return [Reply(text) for text in wording.render(result)]
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
+        if state.get("limited"):
+            return []  # the limit's reply already offers a person
         if state.get("status") == "active":
             return [Reply("Would you like to book your intake assessment?", [BOOK, PERSON])]
         return [Reply("Anything else I can help with?", [BOOK, PERSON])]
+
+
+def _checks(ctx: Context) -> List["limits.Item"]:
+    # The channels do not hand the client's address to actions (yet): per conversation and
+    # overall only.
+    return limits.coverage_checks(ctx.conversation_id)
+
+
+def _limited(ctx: Context) -> Reply:
+    f = ctx.profile.facts.program
+    return Reply(
+        "I'm sorry, I can't run another insurance check from this chat right now: each one is "
+        "a request to an insurer, and there have been several. One of our intake coordinators "
+        "can check your benefits personally and follow up with you: tap “Talk to a person”, "
+        f"or call {f.phone} ({f.coordinator_hours}).",
+        [PERSON],
+    )
 
 
 @lru_cache(maxsize=1)

@@ -179,6 +179,7 @@ class Engine:
             state.pop("awaiting_consent", None)
             if not value:
                 self._save(ctx, draft.id, flow.name, "declined", {}, 0)
+                consent.record_declined(ctx.conversation_id, ctx.db_url)
                 return Turn([Reply(consent.CONSENT.declined, [PERSON])], False)
             consent.record(ctx.conversation_id, ctx.db_url)
             flow.prepare(state, ctx)

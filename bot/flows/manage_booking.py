@@ -1,18 +1,30 @@
 """Rescheduling or cancelling an intake assessment as a flow: find the booking by its code
-plus the date of birth, phone or email it was booked with, then move or cancel it."""
+plus the date of birth, phone or email it was booked with, then move or cancel it.
+
+Failed look-ups are limited (bot.limits): per conversation, and per booking code, which
+locks that booking for a while after repeated wrong details (even for the right ones)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, List, Optional
 
-from bot import scheduling
+from bot import limits, scheduling
+from bot.config import settings
 from bot.dialog import BOOK, PERSON, NotUnderstood, Option, Question, Reply, parse_yes_no
 from bot.flows import slots
 from bot.flows.booking import NO, YES
 from bot.flows.engine import Context, Flow
+from bot.scheduling.core import normalise_code
 
 NOT_ANSWERING = "I'm sorry, our booking system isn't answering right now."
+# A code at the end of the answer: the prefix (optional), then two groups of 5 characters
+# (APT-7KQ2M-8XDPR) or one (codes made before). Only the configured prefix is taken as one,
+# so "my code is 7kq2m-8xdpr" does not read "is" as a prefix.
+CODE_IN_TEXT = (
+    r"(?<![A-Za-z0-9])(?:{prefix}[\s-]?)?"
+    r"[A-Za-z0-9]{{5}}(?:[\s-]?[A-Za-z0-9]{{5}})?[\s.!]*$"
+)
 BOOK_NEW = Option("Book a new time", BOOK.value)
 
 
@@ -41,7 +53,8 @@ class ManageBookingFlow(Flow):
         if "manage.code" not in a:
             return Question(
                 "manage.code",
-                "What's your confirmation code? (It looks like IOP-7KQ2M.)",
+                "What's your confirmation code? "
+                f"(It looks like {settings().booking_code_prefix}-7KQ2M-8XDPR.)",
                 help="It's in your confirmation message.",
                 skippable=False,
             )
@@ -78,10 +91,11 @@ class ManageBookingFlow(Flow):
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
         key, t = question.key, text.strip()
         if key == "manage.code":
-            found = re.search(r"([A-Za-z]{2,5}[\s-]?)?[A-Za-z0-9]{5}\s*$", t)
+            prefix = re.escape(settings().booking_code_prefix)
+            found = re.search(CODE_IN_TEXT.format(prefix=prefix), t, re.IGNORECASE)
             if not found:
                 raise NotUnderstood("That doesn't look like a confirmation code.")
-            return found.group(0).strip().upper()
+            return found.group(0).strip(" \t\n.!").upper()
         if key == "manage.proof":
             return _proof(t)
         if key == "manage.confirm":
@@ -116,6 +130,13 @@ class ManageBookingFlow(Flow):
 
     def _find(self, state: dict, ctx: Context) -> List[Reply]:
         a = state["answers"]
+        code = normalise_code(a["manage.code"], settings().booking_code_prefix)
+        # The channels do not hand the client's address to actions (yet): per conversation
+        # and per booking only.
+        tries = limits.booking_proofs(ctx.conversation_id, code)
+        if not limits.check(tries, db_url=ctx.db_url):
+            state["finished"] = True
+            return [_locked(ctx)]
         try:
             booking = slots.scheduler(ctx).find(a["manage.code"], a["manage.proof"])
             if not booking.active:
@@ -131,6 +152,9 @@ class ManageBookingFlow(Flow):
             return [Reply(f"{NOT_ANSWERING} A coordinator can make the change with you.", [PERSON])]
         except scheduling.BookingNotFound:
             a.pop("manage.code"), a.pop("manage.proof")
+            if not limits.count(tries, db_url=ctx.db_url):
+                state["finished"] = True
+                return [_locked(ctx)]
             state["misses"] = state.get("misses", 0) + 1
             if state["misses"] >= 2:
                 state["finished"] = True
@@ -194,6 +218,17 @@ class ManageBookingFlow(Flow):
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         return []
+
+
+def _locked(ctx: Context) -> Reply:
+    """Too many wrong details: the same words whether the code exists or not."""
+    p = ctx.profile.facts.program
+    return Reply(
+        "I'm sorry: to keep bookings private, I can't look this one up right now, because "
+        "the details didn't match too many times. Our intake coordinators can help you "
+        f"change it: call {p.phone} or email {p.email} ({p.coordinator_hours}).",
+        [PERSON],
+    )
 
 
 def _proof(text: str) -> str:

@@ -21,7 +21,7 @@ SMS_SEGMENT = 160  # GSM-7 characters in one segment
 LONG_SAMPLE = {
     "first_name": "Alexandrina",
     "when": "Wed Sep 30, 12:30 PM CDT",
-    "code": "IOP-7KQ2M9XW",
+    "code": "APT-7KQ2M-8XDPR",  # bot.scheduling.core.new_code
     "sender": "",  # filled with the real sender name
     "phone": "(555) 010-0199",
 }

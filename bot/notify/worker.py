@@ -151,10 +151,18 @@ def send_due(client: httpx.Client, db_url: Optional[str] = None) -> int:
     return len(rows)
 
 
-def run(poll: float = 0.5, db_url: Optional[str] = None) -> None:
-    """Send forever (the `make run` worker); a database outage is waited out."""
+def run(
+    poll: float = 0.5, db_url: Optional[str] = None, retention_every: Optional[float] = None
+) -> None:
+    """Send forever (the `make run` worker); a database outage is waited out. With
+    `retention_every` (seconds), also run the retention job (bot.privacy.retention) at start
+    and then that often."""
+    next_retention = time.monotonic()
     with httpx.Client() as client:
         while True:
+            if retention_every and time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + retention_every
+                _retention_pass()
             try:
                 handled = send_due(client, db_url)
             except Exception as exc:
@@ -162,3 +170,14 @@ def run(poll: float = 0.5, db_url: Optional[str] = None) -> None:
                 handled = 0
             if not handled:
                 time.sleep(poll)
+
+
+def _retention_pass() -> None:
+    from bot.privacy import retention, tracker  # above bot.notify: imported when used
+
+    try:
+        tracker_engine = tracker.connect()
+    except tracker.TrackerStoreError as exc:
+        log.error("retention pass skipped: %s", exc)
+        return
+    retention.run_quietly(tracker_engine)

@@ -243,6 +243,8 @@ class CoupleFacts(_Strict):
     # The clinic's confidentiality policy between partners (what stays private from the
     # other partner, and the couples therapist's "no secrets" rule); the clinic sets it.
     confidentiality: str
+    # How long a partner's invitation (link and code) works (bot.couples).
+    invitation_days: PositiveInt = 7
 
 
 class TeamFacts(_Strict):
@@ -273,6 +275,25 @@ class EligibilityFacts(_Strict):
     min_age: PositiveInt
 
 
+class RetentionFacts(_Strict):
+    """How long the assistant keeps what people leave (bot.privacy.retention). The consent
+    text (bot/consent/consent.yml) states these periods: change both together."""
+
+    # A screening, insurance check or booking started and left: its draft answers.
+    unfinished_days: PositiveInt = 30
+    # A conversation that never became an intake (no booking, nothing open for the team):
+    # everything of it, the chat included.
+    abandoned_days: PositiveInt = 90
+    # Everything else, intake records included, after this long without activity.
+    records_years: PositiveInt = 7
+
+    @validator("abandoned_days")
+    def abandoned_after_unfinished(cls, days: int, values: Dict[str, Any]) -> int:
+        if days < values.get("unfinished_days", 0):
+            raise ValueError("must be at least unfinished_days")
+        return days
+
+
 class Facts(_Strict):
     program: ProgramFacts
     eligibility: EligibilityFacts
@@ -291,6 +312,7 @@ class Facts(_Strict):
     missed_sessions: MissedSessionFacts
     sober_activities: SoberActivityFacts
     intake: IntakeFacts
+    retention: RetentionFacts = RetentionFacts()
 
     @validator("licensed_states")
     def states_are_codes(cls, states: List[str]) -> List[str]:
@@ -336,6 +358,7 @@ class Fallback(_Strict):
     rephrase: str
     give_up: str
     did_you_mean: str
+    error: str  # an action failed: said instead of any detail (actions.common.GuardedAction)
 
 
 class Crisis(_Strict):

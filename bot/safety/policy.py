@@ -19,12 +19,15 @@ can from the message and the tracker; the form validator settles tentative decis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from functools import lru_cache
+from typing import FrozenSet, Optional
 
-from bot.safety import ACUTE, CONCERN, Detection
+from bot.content import read_yaml
+from bot.safety import ACUTE, CONCERN, PATTERNS_PATH, Detection, PatternError
 
 SHORT_MESSAGE_TOKENS = 4  # "for myself", "just me lol": too short for a classifier alarm
 CLASSIFIER = "classifier"  # the reason recorded when only the classifier saw a crisis
+UNSPECIFIED = "unspecified"  # the reason recorded when none that we know came with it
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,15 @@ def settle(decision: Decision, understood_as_answer: bool) -> Decision:
     if decision.tentative and understood_as_answer:
         return NOT_A_CRISIS
     return Decision(decision.level, decision.reason)
+
+
+@lru_cache(maxsize=1)
+def known_reasons() -> FrozenSet[str]:
+    """Every reason a decision can carry: the acute and concern pattern groups, CLASSIFIER and
+    UNSPECIFIED. A reason from anywhere else (an `/intent{json}` message sets any entity
+    it likes) is none of these, and is recorded as UNSPECIFIED."""
+    raw = read_yaml(PATTERNS_PATH, PatternError)
+    return frozenset({*raw["acute"], *raw["concern"], CLASSIFIER, UNSPECIFIED})
 
 
 def token_count(text: str) -> int:

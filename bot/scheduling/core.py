@@ -11,8 +11,13 @@ from datetime import date, datetime, timezone
 from typing import List, Optional
 
 # Confirmation codes: no 0/O, 1/I/L or U, so a code read aloud or copied by hand survives.
+# New codes have 10 characters (30**10, over 49 bits: not guessable even with the proof
+# limits off), shown in two groups, APT-7KQ2M-8XDPR; codes of 5 (about 24 bits) made
+# before still work.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_LENGTH = 5
+CODE_LENGTH = 10
+CODE_GROUP = 5
+OLD_CODE_LENGTH = 5
 ACTIVE = ("booked", "rescheduled")  # statuses that hold a slot
 STATUSES = ("booked", "rescheduled", "cancelled")
 
@@ -78,7 +83,7 @@ class BookingRequest:
 
 @dataclass
 class Booking:
-    code: str  # e.g. "RIV-7KQ2M"
+    code: str  # e.g. "APT-7KQ2M-8XDPR" (older: "APT-7KQ2M")
     slot: Slot
     status: str  # booked / rescheduled / cancelled
     name: str
@@ -106,16 +111,19 @@ class Booking:
 
 def new_code(prefix: str) -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{prefix}-{body}"
+    return f"{prefix}-{body[:CODE_GROUP]}-{body[CODE_GROUP:]}"
 
 
 def normalise_code(text: str, prefix: str) -> str:
-    """ "riv 7kq2m", "RIV7KQ2M", "7kq2m" -> "RIV-7KQ2M" (o/0 and i/l/1 read as nothing
-    valid, so they simply fail to match)."""
+    """ "apt 7kq2m 8xdpr", "APT7KQ2M8XDPR", "7kq2m-8xdpr" -> "APT-7KQ2M-8XDPR"; an old
+    code "riv 7kq2m" -> "RIV-7KQ2M" (o/0 and i/l/1 read as nothing valid, so they simply
+    fail to match)."""
     raw = re.sub(r"[^A-Za-z0-9]", "", text or "").upper()
     prefix = prefix.upper()
-    if raw.startswith(prefix) and len(raw) == len(prefix) + CODE_LENGTH:
+    if raw.startswith(prefix) and len(raw) - len(prefix) in (CODE_LENGTH, OLD_CODE_LENGTH):
         raw = raw[len(prefix) :]
+    if len(raw) == CODE_LENGTH:
+        return f"{prefix}-{raw[:CODE_GROUP]}-{raw[CODE_GROUP:]}"
     return f"{prefix}-{raw}"
 
 

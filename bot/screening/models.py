@@ -1,12 +1,13 @@
-"""The screenings table. Answers, scores and reasons are PHI: encrypted at rest
-(bot.store.crypto.EncryptedJSON). The level and review flag stay plain for the queue."""
+"""The screenings table. Answers, scores, reasons and the level (`withdrawal_management`
+next to a conversation id is PHI under 42 CFR Part 2) are encrypted at rest
+(bot.store.crypto). Only the review flag stays plain."""
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String
 
 from bot.store import Base, utcnow
-from bot.store.crypto import EncryptedJSON
+from bot.store.crypto import EncryptedJSON, EncryptedLabel
 
 
 class ScreeningRecord(Base):
@@ -24,6 +25,6 @@ class ScreeningRecord(Base):
     scores = Column(EncryptedJSON, nullable=False)
     reasons = Column(EncryptedJSON, nullable=False)
     recommendation = Column(EncryptedJSON, nullable=False)  # {"text", "offer"}
-    level = Column(String(32), nullable=False)
+    level = Column(EncryptedLabel, nullable=False)
     coordinator_review = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -177,12 +177,8 @@ def safety_review_pending(conversation_id: str, db_url: Optional[str] = None) ->
     from .models import ScreeningRecord
 
     with session(db_url) as s:
-        return (
-            s.execute(
-                select(ScreeningRecord.id).where(
-                    ScreeningRecord.conversation_id == conversation_id,
-                    ScreeningRecord.level.in_(("safety_review", "crisis")),
-                )
-            ).first()
-            is not None
-        )
+        # The level is encrypted: compared here, not in SQL.
+        levels = s.execute(
+            select(ScreeningRecord.level).where(ScreeningRecord.conversation_id == conversation_id)
+        ).scalars()
+        return any(level in ("safety_review", "crisis") for level in levels)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from bot.config import database_url
+from bot.store.crypto import EncryptedLabel
 
 # SQLAlchemy 1.4 builds the base class at run time, so mypy (without the sqlalchemy2-stubs
 # plugin) cannot see it: Any, so the model classes may derive from it.
@@ -57,7 +58,7 @@ class UTCDateTime(TypeDecorator):
 class Escalation(Base):
     """A request for a human: the coordinator queue's input.
 
-    Holds no message text: the reason is a detector label such as "suicidal".
+    Holds no message text: the reason is a detector label such as "suicidal", encrypted.
     """
 
     __tablename__ = "escalations"
@@ -67,7 +68,9 @@ class Escalation(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     priority = Column(Integer, nullable=False)  # lower is more urgent; see bot.handoff
     kind = Column(String(32), nullable=False)  # crisis / concern / request
-    reason = Column(String(64), nullable=False)
+    # A detector label such as "suicidal": PHI under 42 CFR Part 2, so encrypted. The queue
+    # sorts by `priority` and `kind` (plain), and shows the reason decrypted.
+    reason = Column(EncryptedLabel, nullable=False)
     status = Column(String(16), nullable=False, default="open")  # open / claimed / resolved
     # The coordinator holding it (bot.console); one at a time.
     claimed_by = Column(Integer, nullable=True)
@@ -80,6 +83,7 @@ class Escalation(Base):
 # Each capability keeps its tables in its own models module (on the shared Base); all are
 # imported before the metadata is used (migrations' autogenerate and compare, tests).
 MODEL_MODULES = (
+    "bot.store.audit",
     "bot.consent.models",
     "bot.flows.models",
     "bot.screening.models",
@@ -88,6 +92,8 @@ MODEL_MODULES = (
     "bot.console.models",
     "bot.notify.models",
     "bot.notify.optout",
+    "bot.couples.models",
+    "bot.limits",
 )
 
 
@@ -136,6 +142,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # What is deleted or overwritten is zeroed in the file, not left in its free space
+    # (a deletion on request, the retention job, a rescheduled booking's old row).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -147,6 +156,17 @@ def latest_for(s: Session, model: Any, conversation_id: str) -> Any:
         .order_by(model.id.desc())
         .limit(1)
     ).scalar()
+
+
+def latest_columns(s: Session, model: Any, conversation_id: str, *columns: str) -> Any:
+    """Only `columns` of the newest row of a conversation-keyed table (a Row), or None: for
+    views that show a status, so the row's encrypted columns are not even decrypted."""
+    return s.execute(
+        select(*(getattr(model, c) for c in columns))
+        .where(model.conversation_id == conversation_id)
+        .order_by(model.id.desc())
+        .limit(1)
+    ).first()
 
 
 @contextmanager

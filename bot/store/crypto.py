@@ -1,8 +1,9 @@
 """PHI encryption at rest: Fernet (AES-128-CBC + HMAC-SHA256) from the `cryptography` library.
 
 The key comes from PHI_ENCRYPTION_KEY in `.env` (several keys separated by commas rotate:
-the first encrypts, all decrypt). In development (APP_ENV=development, the default for
-`make run`) a key is generated once under var/; anywhere else a missing key stops start-up.
+the first encrypts, all decrypt). Only with APP_ENV=development (the .env `make run` creates,
+and the test stacks) is a key generated once under var/; anywhere else, APP_ENV unset
+included, a missing key stops start-up.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _load_keys() -> List[Fernet]:
 
 
 def _key_texts() -> List[str]:
-    config = settings()  # PHI_ENCRYPTION_KEY and APP_ENV (one of development, staging, production)
+    config = settings()  # PHI_ENCRYPTION_KEY and APP_ENV (unset: production)
     raw = config.phi_encryption_key
     if not raw:
         if config.app_env != "development":
@@ -96,3 +97,26 @@ class EncryptedJSON(TypeDecorator):
 
     def process_result_value(self, value: Optional[str], dialect: Dialect) -> Optional[Any]:
         return None if value is None else decrypt(value)
+
+
+# Every Fernet token starts with these characters (version byte 0x80, then the timestamp).
+FERNET_PREFIX = "gAAAAA"
+
+
+def is_encrypted(value: str) -> bool:
+    return value.startswith(FERNET_PREFIX)
+
+
+class EncryptedLabel(EncryptedJSON):
+    """A short label next to a conversation id that is PHI under 42 CFR Part 2 (a screening
+    level such as `withdrawal_management`, an escalation reason such as `suicidal`):
+    encrypted like any PHI column. A row written before migration 0008 still holds the plain
+    label and reads as it is until `bot.store.migrate` encrypts it (make run, the Docker
+    image); a plain label never starts like a Fernet token."""
+
+    cache_ok = True
+
+    def process_result_value(self, value: Optional[str], dialect: Dialect) -> Optional[Any]:
+        if value is not None and not is_encrypted(value):
+            return value
+        return super().process_result_value(value, dialect)

@@ -30,6 +30,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import CommandLine, Config
 from sqlalchemy import create_engine, event, text
@@ -75,8 +76,47 @@ def upgrade_engine(eng: Engine, revision: str = "head") -> None:
 
 
 def upgrade(url: Optional[str] = None, revision: str = "head") -> None:
-    """Upgrade the database at `url` (default: DATABASE_URL) to `revision` (default: head)."""
+    """Upgrade the database at `url` (default: DATABASE_URL) to `revision` (default: head);
+    at head, also encrypt the labels written in plain before 0008."""
     _with_engine(url, command.upgrade, revision)
+    if revision == "head":
+        encrypt_plain_labels(url)
+
+
+# Columns migration 0008 turned into EncryptedLabel. Their rows from before are encrypted
+# here, after the schema upgrade: a migration script never imports app code (the key).
+LABELS_ENCRYPTED_IN_0008 = (("screenings", "level"), ("escalations", "reason"))
+
+
+def encrypt_plain_labels(url: Optional[str] = None) -> int:
+    """Encrypt every label still in plain text (none once done: then no key is needed).
+    Returns how many were encrypted."""
+    from bot.store.crypto import FERNET_PREFIX, encrypt  # no key needed until a row is
+
+    if url is None:
+        from bot.config import database_url
+
+        url = database_url()
+    eng = migration_engine(url)
+    done = 0
+    try:
+        with eng.connect() as conn:
+            lock_for_migration(conn)
+            for name, column in LABELS_ENCRYPTED_IN_0008:
+                table = sa.table(name, sa.column("id", sa.Integer), sa.column(column, sa.Text))
+                value = table.c[column]
+                plain = conn.execute(
+                    sa.select(table.c.id, value).where(sa.not_(value.like(FERNET_PREFIX + "%")))
+                ).all()
+                for row_id, label in plain:
+                    conn.execute(
+                        table.update().where(table.c.id == row_id).values({column: encrypt(label)})
+                    )
+                done += len(plain)
+            conn.commit()
+    finally:
+        eng.dispose()
+    return done
 
 
 def downgrade(url: Optional[str], revision: str) -> None:

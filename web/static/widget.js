@@ -36,7 +36,7 @@
       var saved = JSON.parse(window.sessionStorage.getItem(storeKey) || "null");
       if (saved && Array.isArray(saved.messages)) return saved;
     } catch (e) { /* storage unavailable or corrupt: start fresh */ }
-    return { sessionId: null, messages: [], open: false, greeted: false };
+    return { sessionId: null, sessionToken: null, messages: [], open: false, greeted: false };
   }
 
   function save() {
@@ -193,7 +193,7 @@
   }
 
   // Tells the website the person is typing, at most every 2 s; it is kept (and shown in the
-  // console) only while a coordinator holds the chat. Only the session id is sent.
+  // console) only while a coordinator holds the chat. Only the conversation id is sent.
   function personTyping() {
     var now = Date.now();
     if (!state.sessionId || !els.input.value.trim() || now - lastTypingPost < PERSON_TYPING_EVERY_MS) return;
@@ -214,7 +214,7 @@
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { showTyping(false); }, ASSISTANT_WAIT_MS);
     connect(function () {
-      socket.emit("user_uttered", { message: payload, session_id: state.sessionId, metadata: metadata() });
+      socket.emit("user_uttered", { message: payload, session_id: state.sessionToken, metadata: metadata() });
     });
   }
 
@@ -246,17 +246,24 @@
     withSocketIo(function (io) {
       socket = io(serverUrl, { path: "/socket.io", transports: ["websocket", "polling"] });
       socket.on("connect", function () {
-        socket.emit("session_request", { session_id: state.sessionId });
+        socket.emit("session_request", { session_id: state.sessionToken });
       });
+      // The server hands out the session: a signed token "<conversation id>.<signature>".
+      // It confirms ours after a reload, or starts a new conversation when ours is not valid.
       socket.on("session_confirm", function (data) {
-        var id = typeof data === "string" ? data : data && data.session_id;
-        if (id) state.sessionId = id;
+        var token = typeof data === "string" ? data : data && data.session_id;
+        if (token) {
+          var id = token.split(".")[0];
+          if (state.sessionId && id !== state.sessionId) state.greeted = false;
+          state.sessionId = id;
+          state.sessionToken = token;
+        }
         save();
         if (!state.greeted) {
           state.greeted = true;
           save();
           showTyping(true);
-          socket.emit("user_uttered", { message: "/greet", session_id: state.sessionId, metadata: metadata() });
+          socket.emit("user_uttered", { message: "/greet", session_id: state.sessionToken, metadata: metadata() });
         }
         flush();
       });

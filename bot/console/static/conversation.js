@@ -1,7 +1,7 @@
 // One conversation: the transcript arrives as server-sent events ({lines, typing}) and is
 // drawn with textContent only; the holder can reply (the person sees "typing…" meanwhile),
 // return the chat to the assistant, or resolve it; anyone who can read it can leave a
-// private note; an admin can release someone else's claim.
+// private note; an admin can release someone else's claim, or delete the person's data.
 (function () {
   "use strict";
   var section = document.getElementById("conversation");
@@ -98,6 +98,27 @@
           ? "Released: the conversation is open in the queue again."
           : failed(result, "Not released; try again.");
         release.disabled = result.ok;
+      });
+    });
+  }
+
+  var forget = document.getElementById("forget");
+  if (forget) {
+    forget.addEventListener("click", function () {
+      if (!window.confirm("Delete everything this person left, in every conversation found by " +
+          "their booking code, phone or email? This cannot be undone.")) return;
+      forget.disabled = true;
+      post("/console/forget/" + id).then(function (result) {
+        if (!result.ok) {
+          status.textContent = failed(result, "Nothing was deleted; try again.");
+          forget.disabled = false;
+          return;
+        }
+        events.close();
+        list.textContent = "";
+        status.textContent = "Deleted: " + result.data.conversations + " conversation(s), " +
+          result.data.records + " records and " + result.data.tracker_events +
+          " chat events. It is recorded in the audit trail.";
       });
     });
   }

@@ -1,0 +1,102 @@
+"""What the channels accept: message length, request size, and text that is safe to store.
+
+A message over MAX_MESSAGE_CHARS never reaches the assistant: the person gets TOO_LONG
+and nothing else happens to the conversation, unless it speaks of a crisis: then the part
+that does goes on, so the crisis answer and the coordinators' alert follow as for any turn.
+Bodies over MAX_BODY_BYTES are refused by Sanic (413) and by the socket.io server before
+anything reads them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Optional
+
+from sanic import Blueprint, Sanic
+
+MAX_MESSAGE_CHARS = 2000
+CRISIS_SCAN_CHARS = 10_000  # of an over-long message, this much of its start and end is read
+MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message fits even with every character escaped
+
+# Kind, and it keeps 988 in sight: a long message may be someone telling their story.
+TOO_LONG = (
+    "That message is too long for me to read. Could you send it in shorter messages, "
+    f"under {MAX_MESSAGE_CHARS:,} characters each? If you are in crisis, call or text 988, "
+    "or call 911 in an emergency."
+)
+
+# When the assistant fails on a message (logged by failure(), never with the text).
+FAILED = (
+    "Sorry, something went wrong on my side. Please try again, or call or text 988 if you "
+    "are in crisis."
+)
+
+_KEPT_CONTROLS = {"\n", "\t"}
+
+
+def clean_text(text: str) -> str:
+    """The message without control characters (NUL cannot be stored in PostgreSQL text)
+    and with unpaired surrogates (valid JSON, invalid UTF-8) replaced."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in text if c in _KEPT_CONTROLS or unicodedata.category(c) != "Cc")
+
+
+def too_long(text: str) -> bool:
+    return len(text) > MAX_MESSAGE_CHARS
+
+
+def crisis_part(text: str) -> Optional[str]:
+    """For a message over the limit: a part of it, within the limit, in which the crisis
+    rules (bot.safety, the same ones the assistant runs on every turn) find a crisis; None
+    when there is none. Crisis detection wins over the length limit too."""
+    from bot.safety import default_detector  # spaCy: loaded only for long messages
+
+    detector = default_detector()
+    if len(text) > 2 * CRISIS_SCAN_CHARS:  # where people say it: at the start or the end
+        text = text[:CRISIS_SCAN_CHARS] + "\n" + text[-CRISIS_SCAN_CHARS:]
+    found = detector.detect(text)
+    if found is None:
+        return None
+    # Most often the matched words are found as typed: the window around them.
+    at = text.lower().find(found.matched.lower()) if found.matched else -1
+    if at >= 0:
+        start = max(0, at - MAX_MESSAGE_CHARS // 2)
+        window = text[start : start + MAX_MESSAGE_CHARS]
+        if detector.detect(window) is not None:
+            return window
+    step = MAX_MESSAGE_CHARS // 2  # overlapping windows: a sentence on a border is whole in one
+    for start in range(0, max(len(text) - step, 1), step):
+        window = text[start : start + MAX_MESSAGE_CHARS]
+        if detector.detect(window) is not None:
+            return window
+    return None
+
+
+def cap_request_bodies(bp: Blueprint) -> None:
+    """Cap every request body of the Rasa server (its HTTP API included) at MAX_BODY_BYTES;
+    Sanic's default is 100 MB. Set before the server starts: each connection reads it."""
+
+    @bp.listener("before_server_start")
+    async def cap(app: Sanic, _loop: object) -> None:
+        app.config.REQUEST_MAX_SIZE = min(app.config.REQUEST_MAX_SIZE, MAX_BODY_BYTES)
+
+
+def failure(exc: BaseException) -> str:
+    """An exception for the log: its type and its cause's, never its text (it may quote
+    what the person typed)."""
+    cause = exc.__cause__ or exc.__context__
+    return type(exc).__name__ + (f" (from {type(cause).__name__})" if cause else "")
+
+
+def may_pass(conversation_id: str, text: str) -> bool:
+    """Whether a chat message goes on under the per-conversation message limit
+    (bot.limits.allow_message, which fails open). One that speaks of a crisis always does:
+    the crisis answer wins over every limit."""
+    from bot.limits import allow_message
+
+    if allow_message(conversation_id):
+        return True
+    from bot.safety import default_detector
+
+    return default_detector().detect(text) is not None
