@@ -5,6 +5,7 @@ it; what lands in PostgreSQL is encrypted; a coordinator talks, through one repl
 widget whose socket is held by the other."""
 
 import asyncio
+import os
 import secrets
 import socket
 import subprocess
@@ -27,7 +28,8 @@ from tests.test_e2e_booking import book, code_in
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 HAPROXY = "/usr/sbin/haproxy"
-DATABASE = "iop_e2e_production"
+# Its own database per run: two checkouts testing at once must not drop each other's.
+DATABASE = f"iop_e2e_production_{os.getpid()}"
 SITE = "https://clinic.example.org"  # the website the widget runs on (RASA_CORS)
 
 
