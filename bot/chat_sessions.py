@@ -3,7 +3,8 @@ cannot pick someone else's.
 
 A widget gets a token `<conversation id>.<signature>` when it connects: a fresh random
 conversation id and an HMAC of it under a secret derived from the PHI key
-(`bot.store.crypto.derived_secret`, so there is no second secret to manage). It sends the
+(`bot.store.crypto.derived_secret`: SIGNING_SECRET, or the oldest PHI key, so a key
+rotation keeps open chats). It sends the
 token back to resume after a reload; a token the server did not sign is refused. Only the
 conversation id is stored (tracker, escalations): reading a database or a log never gives
 what is needed to join a person's chat.

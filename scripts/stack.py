@@ -40,6 +40,9 @@ DEFAULTS: Dict[str, str] = {
     "TWILIO_SANDBOX_PORT": "8026",
     "RASA_ENDPOINTS": "endpoints.yml",
     "TRACKER_SQLITE_PATH": str(ROOT / "var" / "tracker.db"),
+    # endpoints.production.yml names them; an older .env may not have them yet.
+    "TRACKER_DB_SSLMODE": "prefer",
+    "REDIS_PASSWORD": "",
     "RASA_TELEMETRY_ENABLED": "false",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     "TF_CPP_MIN_LOG_LEVEL": "2",

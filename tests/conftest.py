@@ -4,7 +4,10 @@ action server and Rasa server once per session, on their own ports and databases
 from __future__ import annotations
 
 import os
+import secrets
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -13,6 +16,34 @@ ROOT = Path(__file__).resolve().parent.parent
 # The tests run in development (a PHI key generated under var/), said explicitly: unset,
 # APP_ENV means production (bot.config). Tests of the production rules set or remove it.
 os.environ["APP_ENV"] = "development"
+
+
+@contextmanager
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own on the machine's server (skipped when there is none),
+    as a URL; its app engine is disposed and the database dropped afterwards."""
+    import psycopg2
+
+    name = f"iop_{prefix}_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({exc})")
+    admin.autocommit = True
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    try:
+        yield url
+    finally:
+        from bot.store import _engines
+
+        engine = _engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
 
 
 @pytest.fixture()

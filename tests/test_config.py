@@ -269,3 +269,41 @@ def test_python_m_bot_config_validates_and_prints_masked():
     bad = _run_module({"CLEARINGHOUSE_TIMEOUT": "abc"})
     assert bad.returncode == 2
     assert "CLEARINGHOUSE_TIMEOUT must be a number of seconds, got 'abc'" in bad.stderr
+
+
+@pytest.mark.parametrize("env", ["CLEARINGHOUSE_URL", "CALCOM_BASE_URL"])
+@pytest.mark.parametrize("app_env", ["production", "staging", None])
+def test_http_partner_urls_are_refused_outside_development(env, app_env):
+    given = {env: "http://eligibility.example.com/api"}
+    if app_env:
+        given["APP_ENV"] = app_env
+    with pytest.raises(ConfigError, match=f"^{env} must be an https:// URL"):
+        settings(given)
+    # https, a stand-in on this machine, and any URL in development are fine.
+    assert settings({**given, env: "https://eligibility.example.com/api"})
+    for local in ("http://127.0.0.1:8089", "http://localhost:8089", "http://[::1]:8089"):
+        assert getattr(settings({**given, env: local}), env.lower()) == local
+    assert settings({**given, "APP_ENV": "development"})
+
+
+def test_tls_settings_of_the_production_stores(clean):
+    s = settings()
+    assert (s.tracker_db_sslmode, s.redis_password) == ("prefer", "")
+    assert settings({"TRACKER_DB_SSLMODE": "verify-full"}).tracker_db_sslmode == "verify-full"
+    with pytest.raises(ConfigError, match="^TRACKER_DB_SSLMODE must be one of"):
+        settings({"TRACKER_DB_SSLMODE": "on"})
+    # What Rasa reads from endpoints.production.yml with them set.
+    from rasa.core.utils import AvailableEndpoints
+
+    for name in ("TRACKER_DB_HOST", "TRACKER_DB_PORT", "TRACKER_DB_NAME", "TRACKER_DB_USER"):
+        clean.setenv(name, "x")
+    for name in ("ACTION_ENDPOINT_URL", "ACTION_SERVER_TOKEN", "TRACKER_DB_PASSWORD"):
+        clean.setenv(name, "x")
+    clean.setenv("REDIS_HOST", "redis.internal")
+    clean.setenv("REDIS_PORT", "6379")
+    clean.setenv("REDIS_DB", "0")
+    clean.setenv("TRACKER_DB_SSLMODE", "verify-full")
+    clean.setenv("REDIS_PASSWORD", "redis-Secret-6")
+    read = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.production.yml"))
+    assert read.tracker_store.kwargs["query"] == {"sslmode": "verify-full"}
+    assert read.lock_store.kwargs["password"] == "redis-Secret-6"

@@ -15,7 +15,6 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
 from cryptography.fernet import Fernet
@@ -56,6 +55,7 @@ from bot.couples.recommend import (
 )
 from bot.dialog import SKIPPED, NotUnderstood
 from bot.store import crypto, session
+from tests.conftest import scratch_postgres
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 LEVELS = [
@@ -128,6 +128,12 @@ def test_the_second_partner_joins_by_code_however_it_is_typed(db):
         assert result.outcome == JOINED, typed
         a, b = couples.shared_record(f"a{n}", db), couples.shared_record(f"b{n}", db)
         assert a == b and a.couple_id == result.couple_id and a.status == "linked"
+
+
+def test_every_code_can_be_found_inside_a_sentence():
+    for _ in range(500):  # without a digit, about 1 in 20 would not be
+        code = couples.invitations.new_code()
+        assert find_code(f"my code is {couples.invitations.display_code(code)}") == code
 
 
 def test_letters_that_look_like_digits_are_read_as_digits():
@@ -328,26 +334,8 @@ def test_ten_people_racing_with_one_code_link_one_couple_sqlite(db):
 
 @pytest.fixture()
 def postgres_url(phi_key):
-    name = f"iop_couples_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({exc})")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
+    with scratch_postgres("couples") as url:
         yield url
-    finally:
-        from bot import store
-
-        eng = store._engines.pop(url, None)
-        if eng is not None:
-            eng.dispose()
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 def test_ten_people_racing_with_one_code_link_one_couple_postgresql(postgres_url):

@@ -8,10 +8,8 @@ is tests/test_e2e_forget.py."""
 from __future__ import annotations
 
 import io
-import secrets
 from datetime import datetime, timedelta, timezone
 
-import psycopg2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
@@ -30,6 +28,7 @@ from bot.scheduling.models import BookingRecord, Callback, SlotClaim
 from bot.screening.models import ScreeningRecord
 from bot.store import Base, audit, session
 from bot.store.crypto import EncryptedJSON, encrypt
+from tests.conftest import scratch_postgres
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
 CANARY = {
@@ -48,22 +47,8 @@ OTHER = {
 
 @pytest.fixture()
 def pg_url():
-    name = f"iop_forget_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        from bot.store import _engines
-
-        eng = _engines.pop(f"postgresql://postgres@127.0.0.1:5432/{name}", None)
-        if eng is not None:
-            eng.dispose()
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with scratch_postgres("forget") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,7 +12,6 @@ import threading
 import time
 from datetime import timedelta
 
-import psycopg2
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from bot.flows.engine import Context, Engine
 from bot.flows.manage_booking import ManageBookingFlow
 from bot.profile import load_profile
 from bot.store import session, utcnow
+from tests.conftest import scratch_postgres
 
 PROFILE = load_profile()
 T0 = utcnow()
@@ -38,26 +38,9 @@ def _reachable(port: int) -> bool:
 
 @pytest.fixture()
 def postgres_url(monkeypatch):
-    if not _reachable(5432):
-        pytest.skip("PostgreSQL (5432) is needed")
-    name = f"iop_limits_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    try:
+    with scratch_postgres("limits") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
         yield url
-    finally:
-        from bot.store import _engines
-
-        engine = _engines.pop(url, None)
-        if engine is not None:
-            engine.dispose()
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

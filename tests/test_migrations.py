@@ -14,13 +14,11 @@ scratch database (created and dropped here), so the shared `test` database is no
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psycopg2
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -29,6 +27,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, inspect,
 from sqlalchemy.pool import NullPool
 
 from bot.store import Base, Escalation, import_models, migrate
+from tests.conftest import scratch_postgres
 
 import_models()
 APP_TABLES = set(Base.metadata.tables)
@@ -41,17 +40,8 @@ def sqlite_url(tmp_path):
 
 @pytest.fixture()
 def postgres_url():
-    name = f"iop_migrations_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with scratch_postgres("migrations") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,6 +18,7 @@ from bot.notify import worker
 from bot.notify.models import OutboxMessage
 from bot.store import Escalation, session, utcnow
 from stand_ins.webhook import Webhook
+from tests.conftest import scratch_postgres
 
 
 @pytest.fixture()
@@ -171,33 +172,10 @@ def test_racing_workers_send_each_message_once_on_sqlite(db_url, hook):
     race(db_url, hook)
 
 
-def _reachable(port):
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture()
 def pg_url():
-    if not _reachable(5432):
-        pytest.skip("PostgreSQL (5432) is needed")
-    import psycopg2
-
-    name = "iop_unit_outbox"
-    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="test")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    from bot.store import _engines
-
-    engine = _engines.pop(f"postgresql://postgres@127.0.0.1:5432/{name}", None)
-    if engine is not None:
-        engine.dispose()
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with scratch_postgres("outbox") as url:
+        yield url
 
 
 def test_racing_workers_send_each_message_once_on_postgres(pg_url, hook):

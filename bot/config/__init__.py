@@ -45,7 +45,9 @@ from .parsers import (
     as_redis_url,
     as_seconds,
     as_secret_token,
+    as_sslmode,
     as_text,
+    is_https_or_loopback,
     mask_url,
     whole,
 )
@@ -227,6 +229,12 @@ class Settings:
     tracker_db_password: str = _var(
         "TRACKER_DB_PASSWORD", "", "PostgreSQL password of the tracker store", secret=True
     )
+    tracker_db_sslmode: str = _var(
+        "TRACKER_DB_SSLMODE",
+        "prefer",
+        "libpq sslmode of the tracker store (verify-full in production)",
+        as_sslmode,
+    )
     redis_host: str = _var("REDIS_HOST", "127.0.0.1", "Redis host of the lock store")
     redis_port: int = _var("REDIS_PORT", 6379, "Redis port of the lock store", as_port)
     redis_db: int = _var(
@@ -234,6 +242,9 @@ class Settings:
         0,
         "Redis database number of the lock store",
         whole(0, "a database number (0 or more)"),
+    )
+    redis_password: str = _var(
+        "REDIS_PASSWORD", "", "password of the lock store's Redis (empty: none)", secret=True
     )
 
     # --- App database, content, privacy ---
@@ -263,6 +274,12 @@ class Settings:
         "PHI_ENCRYPTION_KEY",
         "",
         "Fernet key(s), comma-separated for rotation (the first encrypts)",
+        secret=True,
+    )
+    signing_secret: str = _var(
+        "SIGNING_SECRET",
+        "",
+        "what signed links and stored hashes derive from; empty: the last PHI_ENCRYPTION_KEY",
         secret=True,
     )
 
@@ -346,6 +363,18 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.app_env != "development":
+            # PHI (names, member IDs, birth dates) travels to these: TLS outside development,
+            # except to a stand-in on this machine (the sandbox `scripts/stack.py` starts).
+            for env, url in (
+                ("CLEARINGHOUSE_URL", self.clearinghouse_url),
+                ("CALCOM_BASE_URL", self.calcom_base_url),
+            ):
+                if not is_https_or_loopback(url):
+                    raise ConfigError(
+                        f"{env} must be an https:// URL when APP_ENV is {self.app_env} "
+                        f"(http:// only in development or to this machine), got {url!r}"
+                    )
         if self.calcom_api_key and self.calcom_event_type_id is None:
             raise ConfigError(
                 "CALCOM_EVENT_TYPE_ID is required when CALCOM_API_KEY is set "

@@ -6,6 +6,7 @@ Each raises `ConfigError` naming the variable and what it expects, e.g.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from pathlib import Path
@@ -62,6 +63,29 @@ def as_http_url(name: str, raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+    return raw
+
+
+def is_https_or_loopback(url: str) -> bool:
+    """Empty (a default applies), https://, or http:// to this machine (a local stand-in)."""
+    parts = urlsplit(url)
+    if not url or parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def as_sslmode(name: str, raw: str) -> str:
+    if raw not in SSLMODES:
+        raise ConfigError(f"{name} must be one of {', '.join(SSLMODES)}, got {raw!r}")
     return raw
 
 

@@ -1,7 +1,8 @@
 """PHI encryption at rest: Fernet (AES-128-CBC + HMAC-SHA256) from the `cryptography` library.
 
 The key comes from PHI_ENCRYPTION_KEY in `.env` (several keys separated by commas rotate:
-the first encrypts, all decrypt). Only with APP_ENV=development (the .env `make run` creates,
+the first encrypts, all decrypt; `python -m bot.store.rotate` re-encrypts what is stored
+with the first). Only with APP_ENV=development (the .env `make run` creates,
 and the test stacks) is a key generated once under var/; anywhere else, APP_ENV unset
 included, a missing key stops start-up.
 """
@@ -62,10 +63,22 @@ def cipher() -> MultiFernet:
     return MultiFernet(_load_keys())
 
 
+def primary_cipher() -> Fernet:
+    """The first key alone: what encrypts now (bot.store.rotate skips what it can read)."""
+    return Fernet(_key_texts()[0].encode())
+
+
 def derived_secret(purpose: str) -> bytes:
-    """A secret for one purpose (e.g. signing calendar links), derived from the PHI key, so
-    there is one secret to manage and a link never reveals the key."""
-    return hmac.new(_key_texts()[0].encode(), purpose.encode(), hashlib.sha256).digest()
+    """A secret for one purpose (e.g. signing calendar links), so a link never reveals a key.
+
+    Derived from SIGNING_SECRET, else from the LAST key of PHI_ENCRYPTION_KEY, never the
+    first: a rotation puts the new key in front ("A" becomes "B,A"), so signed links, chat
+    session tokens and the hashes stored as look-up keys (SMS opt-outs, couples invitations,
+    rate-limit buckets) stay valid. Before the old key leaves the list, SIGNING_SECRET takes
+    its value (README, Privacy); changing the signing secret itself is a separate rotation.
+    """
+    master = settings().signing_secret or _key_texts()[-1]
+    return hmac.new(master.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 def check_key() -> None:
