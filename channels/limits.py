@@ -9,6 +9,8 @@ anything reads them.
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
 from typing import Optional
 
@@ -32,14 +34,38 @@ FAILED = (
 )
 
 _KEPT_CONTROLS = {"\n", "\t"}
+_PAYLOAD = re.compile(r"/[A-Za-z0-9_]+(\{.*\})?", re.S)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def clean_text(text: str) -> str:
     """The message without control characters (NUL cannot be stored in PostgreSQL text)
-    and with unpaired surrogates (valid JSON, invalid UTF-8) replaced."""
+    and with unpaired surrogates (valid JSON, invalid UTF-8) replaced; a message starting
+    with "/" that is not a button's payload is read as words."""
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in text if c in _KEPT_CONTROLS or unicodedata.category(c) != "Cc")
+    text = "".join(c for c in text if c in _KEPT_CONTROLS or unicodedata.category(c) != "Cc")
+    if text.startswith("/"):
+        # Rasa decodes the JSON of "/intent{json}" after this: an escaped lone surrogate
+        # would become an entity value no request to the action server can carry.
+        text = _SURROGATE_ESCAPE.sub("?", text)
+        if not is_payload(text):
+            # Typed, not a button: Rasa would try it as an intent and log it whole.
+            text = text.lstrip("/ ") or text
+    return text
+
+
+def is_payload(text: str) -> bool:
+    """A button's payload: "/intent" or "/intent{...}" with a JSON object."""
+    match = _PAYLOAD.fullmatch(text)
+    if match is None:
+        return False
+    if match.group(1) is None:
+        return True
+    try:
+        return isinstance(json.loads(match.group(1)), dict)
+    except ValueError:
+        return False
 
 
 def too_long(text: str) -> bool:

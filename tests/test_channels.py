@@ -64,6 +64,14 @@ def test_a_session_id_signed_under_another_key_names_nothing(key, monkeypatch):
         ("line one\r\nline two\rthree\tfour", "line one\nline two\nthree\tfour"),
         ("broken \ud800 half", "broken ? half"),
         ("emoji 😀 and ZWJ 👩\u200d👩\u200d👧 stay, so do أهلا and 中文", None),
+        # Button payloads pass; an escaped lone surrogate in their JSON does not.
+        ("/faq_cost", None),
+        ('/crisis{"crisis_level": "acute"}', None),
+        ('/faq_team{"x": "\\ud83d"}', '/faq_team{"x": "?"}'),
+        # Anything else starting with "/" is read as words (Rasa would log it whole).
+        ("/book_appointment{}{}", "book_appointment{}{}"),
+        ("// my name is Sam", "my name is Sam"),
+        ("/faq_start_time[1,2,3]", "faq_start_time[1,2,3]"),
     ],
 )
 def test_clean_text(given, kept):
