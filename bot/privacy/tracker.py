@@ -54,8 +54,9 @@ def tracker_url(endpoints: Optional[str] = None) -> Optional[URL]:
     kind = str(config.get("type") or "")
     if kind.lower() not in SQL_STORES:
         raise TrackerStoreError(
-            f"{path}: tracker_store.type is {kind or 'not set'!r}; deletion reaches SQL "
-            "tracker stores only (type: SQL or stores.encrypted_tracker.EncryptedSQLTrackerStore)"
+            f"{path}: tracker_store.type is {kind or 'not set'!r}; deletion and key "
+            "rotation reach SQL tracker stores only (type: SQL or "
+            "stores.encrypted_tracker.EncryptedSQLTrackerStore)"
         )
     values = {key: _expand(value, f"{path}: tracker_store.{key}") for key, value in config.items()}
     dialect = values.get("dialect") or "sqlite"

@@ -5,7 +5,7 @@
 It rewrites, with `MultiFernet.rotate`, each encrypted column of the app database (every
 column of a model in `bot.store.MODEL_MODULES` whose type is `crypto.EncryptedJSON` or a
 subclass) and the `data` of the tracker store's events (the SQL tracker store the endpoints
-file names, as `python -m stores.encrypt_tracker` reads it). Then the old key can leave
+file names, as deletion reads it: bot.privacy.tracker). Then the old key can leave
 PHI_ENCRYPTION_KEY. Signed links and stored hashes do not depend on it as long as
 SIGNING_SECRET holds it once it is gone (`crypto.derived_secret`).
 
@@ -116,7 +116,7 @@ def rotate_app(engine: Engine, batch: int = BATCH) -> Counts:
 
 def rotate_tracker(engine: Engine, batch: int = BATCH) -> Counts:
     """The tracker store's `events.data` (plain JSON rows are `stores.encrypt_tracker`'s)."""
-    from stores.encrypted_tracker import TABLE
+    from bot.privacy.tracker import TABLE
 
     return rotate_table(engine, TABLE, "id", ["data"], batch)
 
@@ -134,8 +134,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--batch", type=int, default=BATCH, help="rows per transaction")
     args = parser.parse_args(argv)
 
+    # The tracker store reached as deletion reaches it: plain SQLAlchemy, no Rasa in bot/.
+    from bot.privacy.tracker import TrackerStoreError, connect
     from bot.store import engine
-    from stores.encrypt_tracker import NotSQLStore, open_store
 
     try:
         crypto.check_key()
@@ -144,18 +145,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"App database: {app.rotated} values re-encrypted, {app.current} already "
             f"with the first key, {app.plain} not encrypted yet."
         )
-        if not args.no_tracker:
-            store = open_store(args.endpoints)
+        tracker = None if args.no_tracker else connect(endpoints=args.endpoints)
+        if tracker is not None:
             try:
-                events = rotate_tracker(store.engine, args.batch)
+                events = rotate_tracker(tracker, args.batch)
             finally:
-                store.engine.dispose()
+                tracker.dispose()
             print(
                 f"Tracker store: {events.rotated} events re-encrypted, {events.current} "
                 f"already with the first key, {events.plain} not encrypted yet"
                 + (" (run python -m stores.encrypt_tracker)." if events.plain else ".")
             )
-    except (crypto.MissingKeyError, NotSQLStore) as exc:
+    except (crypto.MissingKeyError, TrackerStoreError) as exc:
         print(f"Cannot rotate: {exc}", file=sys.stderr)
         return 2
     return 0
