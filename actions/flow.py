@@ -34,8 +34,12 @@ def engine() -> Engine:
 
 
 def context(tracker: Tracker) -> Context:
+    message = tracker.latest_message
     return Context(
-        tracker.sender_id, profile(), metadata=dict(tracker.latest_message.get("metadata") or {})
+        tracker.sender_id,
+        profile(),
+        metadata=dict(message.get("metadata") or {}),
+        text=str(message.get("text") or ""),
     )
 
 

@@ -63,6 +63,8 @@ NEXT_STEP_BUTTONS: Dict[str, Option] = {
     "screening": SCREENING,
     "check_insurance": CHECK_INSURANCE,
     "book": BOOK,
+    "invite_partner": Option("Enroll as a couple", "/enroll_couple"),
+    "join_partner": Option("I have my partner's code", "/join_couple"),
 }
 
 

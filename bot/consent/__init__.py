@@ -27,6 +27,19 @@ else:
 
 PATH = Path(__file__).with_name("consent.yml")
 QUESTION_KEY = "consent"
+COUPLES_KEY = "consent.couples"
+
+
+class CouplesText(BaseModel):
+    class Config:
+        extra = Extra.forbid
+
+    version: NonEmptyStr
+    text: NonEmptyStr
+    text_part2: NonEmptyStr  # {confidentiality}: the profile's couples policy
+    agree: NonEmptyStr
+    decline: NonEmptyStr
+    declined: NonEmptyStr
 
 
 class ConsentText(BaseModel):
@@ -39,6 +52,7 @@ class ConsentText(BaseModel):
     agree: NonEmptyStr
     decline: NonEmptyStr
     declined: NonEmptyStr
+    couples: CouplesText
 
 
 def load_consent(path: Path = PATH) -> ConsentText:
@@ -67,12 +81,36 @@ def parse(text: str) -> bool:
     return parse_yes_no(t, "I need a clear yes or no before I ask anything personal.", whole=True)
 
 
-def record(conversation_id: str, db_url: Optional[str] = None) -> "Consent":
+def couples_question(confidentiality: str) -> Question:
+    """The couples agreement (after the consent): its first part is said before it."""
+    c = CONSENT.couples
+    return Question(
+        key=COUPLES_KEY,
+        text=" ".join(c.text_part2.format(confidentiality=confidentiality).split()),
+        options=(Option(c.agree, c.agree), Option(c.decline, c.decline)),
+        help=f"Please choose “{c.agree}” or “{c.decline}”.",
+        skippable=False,
+    )
+
+
+def parse_couples(text: str) -> bool:
+    t = normalize(text)
+    if t == normalize(CONSENT.couples.agree):
+        return True
+    if t == normalize(CONSENT.couples.decline):
+        return False
+    return parse_yes_no(t, "I need a clear yes or no before I link you with your partner.")
+
+
+def record(
+    conversation_id: str, db_url: Optional[str] = None, version: Optional[str] = None
+) -> "Consent":
     """The person agreed: stored with the version they saw, and audited with it."""
     from bot.consent.models import Consent
 
+    version = version or CONSENT.version
     with session(db_url) as s:
-        row = Consent(conversation_id=conversation_id, version=CONSENT.version)
+        row = Consent(conversation_id=conversation_id, version=version)
         s.add(row)
         s.flush()
         audit.add(
@@ -81,24 +119,29 @@ def record(conversation_id: str, db_url: Optional[str] = None) -> "Consent":
             actor="person",
             conversation_id=conversation_id,
             record=audit.record_id(row),
-            detail=f"version {CONSENT.version}",
+            detail=f"version {version}",
         )
         return row
 
 
-def record_declined(conversation_id: str, db_url: Optional[str] = None) -> None:
+def record_declined(
+    conversation_id: str, db_url: Optional[str] = None, version: Optional[str] = None
+) -> None:
     """The person said no: nothing personal is stored, only the audit of the answer."""
     audit.log(
         "consent_declined",
         actor="person",
         conversation_id=conversation_id,
-        detail=f"version {CONSENT.version}",
+        detail=f"version {version or CONSENT.version}",
         db_url=db_url,
     )
 
 
-def given(conversation_id: str, db_url: Optional[str] = None) -> Optional["Consent"]:
-    """The latest consent of this conversation to the current text, if any."""
+def given(
+    conversation_id: str, db_url: Optional[str] = None, version: Optional[str] = None
+) -> Optional["Consent"]:
+    """The latest consent of this conversation to the current text (or to `version`, e.g.
+    the couples agreement's), if any."""
     from bot.consent.models import Consent
 
     with session(db_url) as s:
@@ -106,7 +149,8 @@ def given(conversation_id: str, db_url: Optional[str] = None) -> Optional["Conse
             s.execute(
                 select(Consent)
                 .where(
-                    Consent.conversation_id == conversation_id, Consent.version == CONSENT.version
+                    Consent.conversation_id == conversation_id,
+                    Consent.version == (version or CONSENT.version),
                 )
                 .order_by(Consent.id.desc())
             )

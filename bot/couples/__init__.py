@@ -19,10 +19,14 @@ Partner-facing (a path that answers a partner may call only these):
     q = safety_question(answers)             # the private-place gate first; None: done/deferred
     answers[q.key] = parse_safety_answer(q.key, text)   # NotUnderstood: re-ask
     save_safety_check(conv, answers)         # encrypted; returns nothing
+    safety_checked(conv)                     # True once this person finished the check
     safety_closing()                         # (thanks, resources): the same for everyone
     next_step(conv)                          # PartnerOutcome(outcome, text, offer) or None
     shared_record(conv)                      # cohort, track, joint booking: same for both
     set_joint_booking(couple_id, booking_code)
+    joint.joint_booking(conv) / joint.propose(conv, code, start) / joint.confirm(conv)
+                                             # the joint assessment: one books, one confirms
+    commands.command_intent(text)            # a typed code / "private questions" (NLU rule)
 
 Staff-facing (audited in the audit log): `clinician_view(couple_id, coordinator_id)` (both
 partners, levels, private safety flags and answers, the joint recommendation),
@@ -84,7 +88,7 @@ from .records import (
     set_joint_booking,
     shared_record,
 )
-from .safety import SafetyQuestions, SafetyResult
+from .safety import SafetyQuestions, SafetyResult, safety_checked
 
 SAFETY = SafetyQuestions(load_safety())
 TEXTS = load_texts()
@@ -178,6 +182,7 @@ __all__ = [
     "parse_safety_answer",
     "partner_outcome",
     "revoke_invitation",
+    "safety_checked",
     "safety_closing",
     "safety_question",
     "save_safety_check",

@@ -24,10 +24,13 @@ class Couple(Base):
     __tablename__ = "couples"
 
     id = Column(Integer, primary_key=True)
-    status = Column(String(16), nullable=False, default="linked")  # linked / booked
+    status = Column(String(16), nullable=False, default="linked")  # linked / proposed / booked
     cohort = Column(String(64), nullable=True)  # set by coordinators, e.g. "March evening A"
     track = Column(String(32), nullable=True)  # one of the profile's schedule.tracks
     booking_code = Column(String(32), nullable=True)  # the joint intake booking's code
+    # Until both confirm: the role (inviter / invitee) of the partner who chose the time.
+    booking_proposed_by = Column(String(16), nullable=True)
+    booking_start = Column(UTCDateTime, nullable=True)  # the joint assessment's start
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

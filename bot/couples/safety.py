@@ -159,3 +159,10 @@ def save_safety_check(
                 result={"answers": kept, "flagged": result.flagged},
             )
         )
+
+
+def safety_checked(conversation_id: str, db_url: Optional[str] = None) -> bool:
+    """Whether this person finished the check (partner-facing: says nothing of the answers)."""
+    with session(db_url) as s:
+        found = s.query(SafetyCheck.id).filter(SafetyCheck.conversation_id == conversation_id)
+        return found.first() is not None

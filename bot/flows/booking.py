@@ -8,9 +8,11 @@ request for coordinators instead of a booking.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, List, Optional
 
-from bot import scheduling
+from bot import couples, scheduling
+from bot.couples import joint
 from bot.dialog import PERSON, NotUnderstood, Option, Question, Reply, parse_yes_no
 from bot.flows import slots
 from bot.flows.coverage import patient_dob
@@ -19,6 +21,7 @@ from bot.scheduling.links import calendar_url
 from bot.screening import safety_review_pending
 
 YES, NO = Option("Yes, book it", "yes"), Option("No, change something", "no")
+JOINT_YES, JOINT_NO = Option("Yes, that works", "yes"), Option("No, another time", "no")
 CONTACT_OPTIONS = (
     Option("Text and email", "text and email"),
     Option("Text only", "text"),
@@ -61,6 +64,8 @@ class BookingFlow(Flow):
         a = state.setdefault("answers", {})
         if state.get("finished"):
             return
+        if "couple" not in state:
+            state["couple"] = _couple_plan(ctx)
         if (
             not state.get("callback")
             and "booking.confirm" not in a
@@ -77,10 +82,22 @@ class BookingFlow(Flow):
 
     def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
         a = state.get("answers", {})
-        if state.get("finished"):
+        couple = state.get("couple") or {}
+        if state.get("finished") or couple.get("plan") == "waiting":
             return None
         if not state.get("zone"):
             return slots.zone_question()
+        if couple.get("plan") == "together" and not state.get("callback"):
+            if couple.get("joint") in (joint.BOOKED, joint.MINE):
+                return None  # nothing to book: said in finish
+            if couple.get("joint") == joint.PARTNERS and "booking.joint" not in a:
+                return Question(
+                    "booking.joint",
+                    f"Your partner chose {_joint_when(couple, state)} for your joint intake "
+                    "assessment. Does that time work for you too?",
+                    (JOINT_YES, JOINT_NO),
+                    skippable=False,
+                )
         if state.get("callback"):
             if "callback.times" not in a:
                 return Question(
@@ -156,7 +173,7 @@ class BookingFlow(Flow):
             return scheduling.parse_email(t)
         if key == "booking.contact_ok":
             return contact_ways(t)
-        if key == "booking.confirm":
+        if key in ("booking.confirm", "booking.joint"):
             return parse_yes_no(t)
         if key == "callback.times":
             asks = "?" in t or re.match(
@@ -184,7 +201,28 @@ class BookingFlow(Flow):
         a[question.key] = value
         if question.key == "booking.confirm":
             return self._book(state, ctx)
+        if question.key == "booking.joint":
+            return self._confirm_joint(value, state, ctx)
         return []
+
+    def _confirm_joint(self, yes: bool, state: dict, ctx: Context) -> List[Reply]:
+        if yes and joint.confirm(ctx.conversation_id, ctx.db_url):
+            state["finished"] = True
+            when = _joint_when(state["couple"], state)
+            return [
+                Reply(
+                    f"Thank you, that's confirmed: your joint intake assessment is on {when}. "
+                    f"{ctx.profile.facts.intake.join}"
+                )
+            ]
+        # Another time, or the time changed meanwhile: a coordinator finds one for both.
+        state["callback"] = True
+        return [
+            Reply(
+                "No problem. A coordinator will call you to find a time that works for you "
+                "both. I'll take a few details."
+            )
+        ]
 
     def _book(self, state: dict, ctx: Context) -> List[Reply]:
         a = state["answers"]
@@ -224,10 +262,14 @@ class BookingFlow(Flow):
         state["code"] = booking.code
         when = scheduling.format_slot(booking.slot, state["zone"])
         intake = ctx.profile.facts.intake
+        together = (state.get("couple") or {}).get("plan") == "together"
+        if together:
+            joint.propose(ctx.conversation_id, booking.code, booking.slot.start, ctx.db_url)
         return [
             Reply(
-                f"You're booked! Your intake assessment is on {when}. "
-                f"Your confirmation code is {booking.code}."
+                f"You're booked! Your {'joint ' if together else ''}intake assessment is on "
+                f"{when}. Your confirmation code is {booking.code}."
+                + (" Your partner will be asked to confirm this time." if together else "")
             ),
             Reply(f"What to expect: {intake.assessment}. {intake.join}"),
             Reply(f"Add it to your calendar: {calendar_url(booking.code)}"),
@@ -239,6 +281,21 @@ class BookingFlow(Flow):
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         a = state.get("answers", {})
+        couple = state.get("couple") or {}
+        if couple.get("plan") == "waiting":
+            return [Reply(couple["text"], [PERSON])]
+        if not state.get("callback") and not state.get("finished"):
+            if couple.get("joint") == joint.BOOKED:
+                when = _joint_when(couple, state)
+                return [Reply(f"Your joint intake assessment is booked for {when}.")]
+            if couple.get("joint") == joint.MINE:
+                when = _joint_when(couple, state)
+                return [
+                    Reply(
+                        f"You've chosen {when} for your joint intake assessment. Your partner "
+                        "will be asked to confirm it when they book."
+                    )
+                ]
         if state.get("callback"):
             scheduling.request_callback(
                 ctx.conversation_id,
@@ -255,6 +312,29 @@ class BookingFlow(Flow):
                 )
             ]
         return []
+
+
+def _couple_plan(ctx: Context) -> Optional[dict]:
+    """For one of a couple: book together, alone, or not yet (the other partner has not
+    finished). None when the conversation is not one of a couple."""
+    step = couples.next_step(ctx.conversation_id, ctx.db_url)
+    if step is None:
+        return None
+    if step.outcome == "waiting":
+        return {"plan": "waiting", "text": step.text}
+    if step.outcome != "iop_together":
+        return {"plan": "individual"}  # an individual assessment, as the coordinators advise
+    booked = joint.joint_booking(ctx.conversation_id, ctx.db_url)
+    start = booked.start.isoformat() if booked and booked.start else None
+    return {"plan": "together", "joint": booked.status if booked else joint.NONE, "start": start}
+
+
+def _joint_when(couple: dict, state: dict) -> str:
+    start = datetime.fromisoformat(couple["start"])
+    if start.tzinfo is None:  # stored as naive UTC
+        start = start.replace(tzinfo=timezone.utc)
+    slot = scheduling.Slot(start, start + timedelta(minutes=1))
+    return scheduling.format_slot(slot, state.get("zone") or "UTC")
 
 
 def contact_ways(text: str) -> List[str]:

@@ -53,12 +53,18 @@ class Context:
     profile: Profile
     db_url: Optional[str] = None
     metadata: Dict[str, Any] = field(default_factory=dict)
+    text: str = ""  # the message being answered (e.g. the one that started a flow)
 
 
 class Flow(ABC):
     name: str  # e.g. "screening"
     title: str  # how we name it to the person: "the screening"
     needs_consent = True
+
+    def begin(self, state: dict, ctx: Context) -> None:
+        """Note what the message that started the flow carries (a code typed with it, a
+        link's token in its metadata), before consent is asked: nothing is looked up yet."""
+        return None
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
         """Said once, when the flow starts (after consent, if any, and `prepare`)."""
@@ -105,6 +111,7 @@ class Engine:
         if draft is None:
             self._pause_others(ctx, name)
             draft_state: dict = {}
+            flow.begin(draft_state, ctx)
             if flow.needs_consent and consent.given(ctx.conversation_id, ctx.db_url) is None:
                 draft_state["awaiting_consent"] = True
                 say.append(Reply(consent.CONSENT.text))

@@ -9,6 +9,7 @@ from typing import Any, List, Optional
 
 from bot import consent, screening
 from bot.dialog import NEXT_STEP_BUTTONS, PERSON, NotUnderstood, Question, Reply
+from bot.flows import couples as couple_flows
 from bot.flows.engine import Context, Flow, latest_answers
 from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, escalate
 
@@ -44,11 +45,31 @@ class ScreeningFlow(Flow):
             )
         ]
 
+    def prepare(self, state: dict, ctx: Context) -> None:
+        # One of a couple (or enrolling as one): the private safety check follows the
+        # questions, once. Decided when the screening's own questions are done.
+        answers = state.get("answers", {})
+        if "couple" in state or screening.next_question(answers, ctx.profile.facts.licensed_states):
+            return
+        enrolling = answers.get("fit.for_whom") == "couple"
+        state["couple"] = (
+            enrolling
+            or couple_flows.couples.couple_id_of(ctx.conversation_id, ctx.db_url) is not None
+        )
+        state["safety_due"] = couple_flows.needs_safety_check(ctx, enrolling)
+
     def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
-        return screening.next_question(state.get("answers", {}), ctx.profile.facts.licensed_states)
+        question = screening.next_question(
+            state.get("answers", {}), ctx.profile.facts.licensed_states
+        )
+        if question is None and state.get("safety_due"):
+            return couple_flows.safety_question(state.get("safety", {}))
+        return question
 
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
         key, t = question.key, text.strip()
+        if couple_flows.is_safety_key(key):
+            return couple_flows.parse_safety(question, t)
         if key in SENSITIVE and not _is_option(question, t) and _HEDGED.search(t):
             # "no actually yes", "no but sometimes": never record the safe-sounding half.
             raise NotUnderstood(
@@ -61,6 +82,13 @@ class ScreeningFlow(Flow):
             raise NotUnderstood("Please tap one of the options, or type its words.")
         return screening.parse_answer(key, t)
 
+    def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
+        if couple_flows.is_safety_key(question.key):
+            # Kept apart from the screening's answers: the check is stored on its own.
+            couple_flows.store_safety(question, value, state.setdefault("safety", {}))
+            return []
+        return super().store(question, value, state, ctx)
+
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         answers = state.get("answers", {})
         states = ctx.profile.facts.licensed_states
@@ -70,6 +98,8 @@ class ScreeningFlow(Flow):
             ctx.conversation_id, answers, consent.CONSENT.version, consent_at, db_url=ctx.db_url
         )
         rec = screening.recommend(answers, states)
+        safety = state.pop("safety", {})  # saved by close_safety; no copy left in the draft
+        said_safety = couple_flows.close_safety(safety, ctx) if state.get("safety_due") else []
         if rec.level == "crisis":
             escalate(
                 ctx.conversation_id,
@@ -88,4 +118,14 @@ class ScreeningFlow(Flow):
                 db_url=ctx.db_url,
             )
         buttons = [NEXT_STEP_BUTTONS[o] for o in rec.offer if o in NEXT_STEP_BUTTONS]
-        return [Reply(rec.text, buttons or [PERSON])]
+        if not state.get("couple"):
+            return [Reply(rec.text, buttons or [PERSON])]
+        if safety.get("quick_exit"):
+            return [Reply("Thank you. You can come back any time.")]
+        # The couple's next step replaces the screening's own offer (which would book one
+        # person alone); put off until the private questions are done, if they were put off.
+        linked = couple_flows.couples.couple_id_of(ctx.conversation_id, ctx.db_url) is not None
+        said = [Reply(rec.text, [] if linked else buttons or [PERSON])] + said_safety
+        if not couple_flows.couples.score_safety(safety).deferred:
+            said += couple_flows.couple_step(ctx)
+        return said

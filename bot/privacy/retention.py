@@ -17,8 +17,8 @@ A pass deletes:
    conversation stays until rule 2.
 2. **Abandoned conversations**: no activity (tracker event or app row) for `abandoned_days`
    and never an intake: no booking that stands (booked or rescheduled), no escalation open
-   or held by a coordinator, no open call-back request, not in a couple that booked. All of
-   it goes, tracker events included (bot.privacy.forget's `erase`).
+   or held by a coordinator, no open call-back request, not in a couple with a joint time
+   (proposed or booked). All of it goes, tracker events included (bot.privacy.forget's `erase`).
 3. **Old records**: no activity for `records_years`, whatever they hold.
 
 Each deletion is audited per conversation (`retention_deleted_draft`, `retention_deleted`),
@@ -139,7 +139,7 @@ def kept(db_url: Optional[str] = None) -> Set[str]:
             s.execute(
                 sa.select(CouplePartner.conversation_id)
                 .join(Couple, Couple.id == CouplePartner.couple_id)
-                .where(Couple.status == "booked")
+                .where(Couple.status.in_(("proposed", "booked")))
             ).scalars()
         )
     return found

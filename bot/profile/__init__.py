@@ -73,6 +73,8 @@ TOPICS = (
     "ppo_coverage",
     "epo_plans",
     "couples_confidentiality",
+    # A request for the other partner's answers or results (couples): always a kind no.
+    "partner_answers",
     "progress_tracking",
     "conditions_treated",
     # Added with the topic inventory (issue 17): eligibility, logistics, clinical, privacy.

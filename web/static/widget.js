@@ -8,6 +8,10 @@
  * While a coordinator holds the chat, each side sees when the other is typing: the Rasa
  * server emits `coordinator_typing`, and the widget posts to the website's /chat/typing
  * (next to /static/, the same origin as this script).
+ * A partner's invitation link opens the page with "#couple=<token>": the widget takes the
+ * token out of the address bar at once and sends it with a "join" message. A "Quick exit"
+ * button (payload /quick_exit, offered with the private safety questions) clears the chat
+ * from the screen and from the tab's storage and leaves for data-exit-url.
  */
 (function () {
   "use strict";
@@ -23,6 +27,8 @@
   var TEAM_TYPING_TEXT = "Someone from the intake team is typing…";
   var PERSON_TYPING_EVERY_MS = 2000;
   var typingUrl = new URL("../chat/typing", staticBase).href;
+  var exitUrl = script.dataset.exitUrl || "https://www.google.com/";
+  var QUICK_EXIT = "/quick_exit";
 
   var state = load();
   var socket = null;
@@ -36,7 +42,7 @@
       var saved = JSON.parse(window.sessionStorage.getItem(storeKey) || "null");
       if (saved && Array.isArray(saved.messages)) return saved;
     } catch (e) { /* storage unavailable or corrupt: start fresh */ }
-    return { sessionId: null, sessionToken: null, messages: [], open: false, greeted: false };
+    return { sessionId: null, sessionToken: null, messages: [], open: false, greeted: false, quickExit: false };
   }
 
   function save() {
@@ -78,6 +84,7 @@
       "aria-controls": "iop-chat-panel", text: title,
     });
     els.close = el("button", { type: "button", class: "iop-chat-close", "aria-label": "Close chat", text: "×" });
+    els.exit = el("button", { type: "button", class: "iop-chat-exit", text: "Quick exit", hidden: "" });
     els.log = el("div", {
       class: "iop-chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
       "aria-label": "Conversation", tabindex: "0",
@@ -100,7 +107,7 @@
       id: "iop-chat-panel", class: "iop-chat-panel", role: "dialog",
       "aria-label": "Chat with the program assistant", hidden: "",
     }, [
-      el("div", { class: "iop-chat-header" }, [el("h2", { text: title }), els.close]),
+      el("div", { class: "iop-chat-header" }, [el("h2", { text: title }), els.exit, els.close]),
       el("p", { class: "iop-chat-notice" }, [
         document.createTextNode("Not an emergency service. In a crisis, call or text "),
         el("a", { href: "tel:988", text: "988" }),
@@ -117,6 +124,8 @@
 
     els.launcher.addEventListener("click", function () { setOpen(!state.open); });
     els.close.addEventListener("click", function () { setOpen(false); els.launcher.focus(); });
+    els.exit.addEventListener("click", quickExit);
+    els.exit.hidden = !state.quickExit;
     els.panel.addEventListener("keydown", function (e) {
       if (e.key === "Escape") { setOpen(false); els.launcher.focus(); }
     });
@@ -130,6 +139,39 @@
     });
 
     setOpen(state.open);
+    joinFromLink();
+  }
+
+  // "#couple=<token>": the partner's invitation. The token leaves the address bar (and so
+  // the tab's history) before anything else, and is sent once, as the join message's metadata.
+  function joinFromLink() {
+    var match = /(?:^#|&)couple=([A-Za-z0-9_-]{32,100})(?:&|$)/.exec(window.location.hash || "");
+    if (!match) return;
+    try {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    } catch (e) { window.location.hash = ""; }
+    if (!state.open) setOpen(true);
+    send("/join_couple", "I'm joining my partner", { couple_token: match[1] });
+  }
+
+  // Leave at once and leave nothing on the screen or in the tab: the chat is cleared from the
+  // page and from sessionStorage (a reload starts a new, empty chat), and the page is
+  // replaced, so Back does not return to it. The assistant is told, to stop the questions.
+  function quickExit() {
+    try {
+      if (socket && socket.connected && state.sessionToken) {
+        socket.emit("user_uttered", { message: QUICK_EXIT, session_id: state.sessionToken, metadata: {} });
+      }
+    } catch (e) { /* leaving anyway */ }
+    state = { sessionId: null, sessionToken: null, messages: [], open: false, greeted: false, quickExit: false };
+    try { window.sessionStorage.removeItem(storeKey); } catch (e) { /* nothing kept */ }
+    while (els.log.firstChild) els.log.removeChild(els.log.firstChild);
+    els.panel.hidden = true;
+    els.input.value = "";
+    setTimeout(function () {
+      if (socket) socket.disconnect();
+      window.location.replace(exitUrl);
+    }, 150);
   }
 
   function setOpen(open) {
@@ -159,6 +201,13 @@
       m.buttons.forEach(function (b) {
         var button = el("button", { type: "button", class: "iop-chat-button", text: b.title });
         if (m.answered) button.disabled = true;
+        if (b.payload === QUICK_EXIT) {
+          button.classList.add("iop-chat-button-exit");
+          button.disabled = false; // always works, even on an answered question
+          button.addEventListener("click", quickExit);
+          group.appendChild(button);
+          return;
+        }
         button.addEventListener("click", function () {
           m.answered = true;
           save();
@@ -176,6 +225,10 @@
   function scrollDown() { els.log.scrollTop = els.log.scrollHeight; }
 
   function addMessage(m) {
+    if ((m.buttons || []).some(function (b) { return b.payload === QUICK_EXIT; })) {
+      state.quickExit = true; // from now on the header keeps a quick exit too
+      els.exit.hidden = false;
+    }
     state.messages.push(m);
     save();
     renderMessage(m);
@@ -206,7 +259,7 @@
     } catch (e) { /* no fetch: no hint */ }
   }
 
-  function send(payload, shown) {
+  function send(payload, shown, extra) {
     if (shown !== null) addMessage({ from: "user", text: shown });
     showTyping(true);
     // While a coordinator holds the chat the assistant is paused and never answers: the
@@ -214,7 +267,9 @@
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { showTyping(false); }, ASSISTANT_WAIT_MS);
     connect(function () {
-      socket.emit("user_uttered", { message: payload, session_id: state.sessionToken, metadata: metadata() });
+      var meta = metadata();
+      Object.keys(extra || {}).forEach(function (k) { meta[k] = extra[k]; });
+      socket.emit("user_uttered", { message: payload, session_id: state.sessionToken, metadata: meta });
     });
   }
 
