@@ -17,9 +17,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import PERSON_BUTTON, GuardedAction, profile
+from bot.couples import safety_closing
 from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, escalate
 from bot.safety import ACUTE, CONCERN
 from bot.safety.policy import UNSPECIFIED, known_reasons
+
+DANGER_FROM_OTHERS = "danger_from_others"  # a bot/safety/patterns.yml reason
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,9 @@ def respond(
     acute = level != CONCERN  # an unknown level is treated as the worst
     if acute and say_crisis_text:
         dispatcher.utter_message(text=p.crisis_text)
+    if reason == DANGER_FROM_OTHERS:
+        # Someone is hurting or threatening them: the domestic violence hotline too.
+        dispatcher.utter_message(text=safety_closing()[1])
     try:
         escalate(
             conversation_id,

@@ -217,3 +217,16 @@ def test_a_request_for_a_person_that_cannot_be_saved_says_how_to_reach_us(db_url
     messages, events = run(ActionRequestHuman(), tracker("faq_group_size", sender_id="t-4"))
     assert [m["text"] for m in messages] == [profile().contact_unrecorded] and events == []
     assert profile().facts.program.phone in messages[0]["text"]
+
+
+@pytest.mark.parametrize("reason, hotline", [("danger_from_others", True), ("suicidal", False)])
+def test_someone_in_danger_from_another_person_also_gets_the_domestic_violence_hotline(
+    db_url, reason, hotline
+):
+    from actions.safety import respond
+
+    dispatcher = CollectingDispatcher()
+    respond(dispatcher, "conv-dv", "acute", reason, say_crisis_text=True)
+    said = " ".join(m["text"] for m in dispatcher.messages)
+    assert "988" in said
+    assert ("1-800-799-7233" in said) is hotline

@@ -318,3 +318,32 @@ def test_the_first_partner_can_cancel_a_waiting_invitation(db, engine):
     assert couples.invitation_status("conv-a", db_url=db) == "revoked"
     turn = join(engine, db, text=code)
     assert said(turn)[0] == " ".join(couples.TEXTS.invitation.not_valid.split())
+
+
+def test_a_link_opened_after_a_join_was_started_is_used(db, engine):
+    _, token = invite(engine, db)
+    engine.start("couple_join", ctx(db, "conv-b", "my partner invited me"))
+    answer(engine, db, "conv-b", consent.CONSENT.agree)
+    assert engine.current(ctx(db, "conv-b"))[0].key == "couple.code"
+    engine.start("couple_join", ctx(db, "conv-b", "/join_couple", couple_token=token))
+    assert engine.current(ctx(db, "conv-b"))[0].key == consent.COUPLES_KEY
+    turn = answer(engine, db, "conv-b", consent.CONSENT.couples.agree)
+    assert "You're linked" in said(turn)[0]
+
+
+def test_a_cancelled_joint_booking_leaves_nothing_to_confirm(db, engine):
+    from bot.scheduling.models import BookingRecord
+    from bot.store import session
+
+    code, _ = invite(engine, db)
+    join(engine, db, text=code)
+    screen(engine, db, "conv-a")
+    screen(engine, db, "conv-b")
+    engine.start("booking", ctx(db, "conv-a"))
+    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
+        answer(engine, db, "conv-a", text)
+    with session(db) as s:
+        s.query(BookingRecord).filter_by(conversation_id="conv-a").update({"status": "cancelled"})
+    assert joint.joint_booking("conv-b", db).status == joint.NONE
+    engine.start("booking", ctx(db, "conv-b"))
+    assert engine.current(ctx(db, "conv-b"))[0].key == "booking.slot"

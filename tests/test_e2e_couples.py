@@ -241,3 +241,23 @@ def test_not_private_now_then_private_questions_later(stack):
     assert said[:2] == [THANKS, RESOURCES]
     # A quick exit from the widget outside any question: nothing is said.
     assert a.say("/quick_exit") == []
+
+
+def test_violence_told_in_a_safety_answer_gets_988_911_and_the_hotline_at_once(stack):
+    a, b = Partner(stack, "cpl-a"), Partner(stack, "cpl-b")
+    code, _, _ = invite(a)
+    join(b, code)
+    b.texts("private questions")
+    said = " ".join(b.texts("yes I'm alone"))
+    assert said  # the first question
+    said = " ".join(b.texts("yes he hits me sometimes"))
+    assert "988" in said and "911" in said and "1-800-799-7233" in said
+    assert "crisis" in [e.kind for e in for_conversation(b.sender, stack.env["DATABASE_URL"])]
+    # Plain answers to the same questions are answers, not alarms (tested in context).
+    c = Partner(stack, "cpl-c")
+    invite(c)
+    c.texts("private questions")
+    c.texts("yes, I'm alone")
+    for answer in ("nope", "no never", "not really", "no", "No.", "no"):
+        said = " ".join(c.texts(answer))
+        assert "988" not in said, (answer, said)

@@ -24,7 +24,7 @@ Partner-facing (a path that answers a partner may call only these):
     next_step(conv)                          # PartnerOutcome(outcome, text, offer) or None
     shared_record(conv)                      # cohort, track, joint booking: same for both
     set_joint_booking(couple_id, booking_code)
-    joint.joint_booking(conv) / joint.propose(conv, code, start) / joint.confirm(conv)
+    joint.joint_booking(conv) / joint.propose(conv, code) / joint.confirm(conv)
                                              # the joint assessment: one books, one confirms
     commands.command_intent(text)            # a typed code / "private questions" (NLU rule)
 

@@ -3,7 +3,9 @@
 the time and who still has to confirm are shared; the booking's contact details stay with
 the partner who booked it.
 
-couples.status goes linked -> proposed -> booked (bot/couples/models.py).
+couples.status goes linked -> proposed -> booked (bot/couples/models.py). The time is the
+booking's own (bookings table), so a rescheduled joint booking shows its new time, and a
+cancelled one leaves the couple with nothing booked.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
+
+from sqlalchemy import select
 
 from bot.store import session, utcnow
 
@@ -36,18 +40,23 @@ def joint_booking(conversation_id: str, db_url: Optional[str] = None) -> Optiona
         me = partner_row(s, conversation_id)
         if me is None:
             return None
+        from bot.scheduling.models import BookingRecord
+
         couple = s.get(Couple, me.couple_id)
+        if couple.status not in ("proposed", "booked") or not couple.booking_code:
+            return JointBooking(NONE)
+        booking = s.execute(
+            select(BookingRecord).where(BookingRecord.code == couple.booking_code)
+        ).scalar()
+        if booking is None or booking.status == "cancelled":
+            return JointBooking(NONE)
         if couple.status == "booked":
-            return JointBooking(BOOKED, couple.booking_start)
-        if couple.status == "proposed":
-            mine = couple.booking_proposed_by == me.role
-            return JointBooking(MINE if mine else PARTNERS, couple.booking_start)
-        return JointBooking(NONE)
+            return JointBooking(BOOKED, booking.start)
+        mine = couple.booking_proposed_by == me.role
+        return JointBooking(MINE if mine else PARTNERS, booking.start)
 
 
-def propose(
-    conversation_id: str, booking_code: str, start: datetime, db_url: Optional[str] = None
-) -> None:
+def propose(conversation_id: str, booking_code: str, db_url: Optional[str] = None) -> None:
     """This partner booked the joint assessment: the other is asked to confirm the time."""
     with session(db_url) as s:
         me = partner_row(s, conversation_id)
@@ -55,7 +64,6 @@ def propose(
             raise ValueError("not one of a couple")
         couple = s.get(Couple, me.couple_id)
         couple.booking_code = booking_code
-        couple.booking_start = start
         couple.booking_proposed_by = me.role
         couple.status = "proposed"
         couple.updated_at = utcnow()

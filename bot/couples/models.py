@@ -30,7 +30,6 @@ class Couple(Base):
     booking_code = Column(String(32), nullable=True)  # the joint intake booking's code
     # Until both confirm: the role (inviter / invitee) of the partner who chose the time.
     booking_proposed_by = Column(String(16), nullable=True)
-    booking_start = Column(UTCDateTime, nullable=True)  # the joint assessment's start
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

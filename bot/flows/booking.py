@@ -264,7 +264,7 @@ class BookingFlow(Flow):
         intake = ctx.profile.facts.intake
         together = (state.get("couple") or {}).get("plan") == "together"
         if together:
-            joint.propose(ctx.conversation_id, booking.code, booking.slot.start, ctx.db_url)
+            joint.propose(ctx.conversation_id, booking.code, ctx.db_url)
         return [
             Reply(
                 f"You're booked! Your {'joint ' if together else ''}intake assessment is on "

@@ -62,8 +62,9 @@ class Flow(ABC):
     needs_consent = True
 
     def begin(self, state: dict, ctx: Context) -> None:
-        """Note what the message that started the flow carries (a code typed with it, a
-        link's token in its metadata), before consent is asked: nothing is looked up yet."""
+        """Note what the message that started (or resumed) the flow carries (a code typed
+        with it, a link's token in its metadata), before consent is asked: nothing is
+        looked up yet."""
         return None
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
@@ -121,6 +122,7 @@ class Engine:
             draft = self._save(ctx, None, name, "active", draft_state, 0)
         else:
             self._pause_others(ctx, name)
+            flow.begin(draft.state, ctx)  # e.g. a partner's link opened again
             say.append(Reply(f"Welcome back! Let's pick up {flow.title} where you left off."))
             draft = self._save(ctx, draft.id, name, "active", draft.state, draft.failures)
         return self._advance(flow, draft.id, draft.state, 0, say, ctx)

@@ -1,5 +1,5 @@
-"""Joint intake assessments of linked partners: who chose the time and when it is, until
-the other partner confirms it (status: linked -> proposed -> booked).
+"""Joint intake assessments of linked partners: who chose the time, until the other
+partner confirms it (status: linked -> proposed -> booked).
 
 Revision ID: 0010
 Revises: 0009
@@ -20,10 +20,8 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table("couples") as batch:
         batch.add_column(sa.Column("booking_proposed_by", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("booking_start", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("couples") as batch:
-        batch.drop_column("booking_start")
         batch.drop_column("booking_proposed_by")
