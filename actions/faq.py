@@ -23,6 +23,12 @@ LABELS = {
     "request_human": "Talking to a person",
     "affirm": "Yes",
     "deny": "No",
+    "start_screening": "Am I a good fit?",
+    "check_insurance": "Check my insurance",
+    "book_appointment": "Book an assessment",
+    "enroll_couple": "Enroll as a couple",
+    "join_couple": "Join my partner (I have a code)",
+    "couple_status": "Has my partner joined?",
 }
 
 

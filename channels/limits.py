@@ -5,6 +5,9 @@ and nothing else happens to the conversation, unless it speaks of a crisis: then
 that does goes on, so the crisis answer and the coordinators' alert follow as for any turn.
 Bodies over MAX_BODY_BYTES are refused by Sanic (413) and by the socket.io server before
 anything reads them.
+
+Messages are limited per conversation and per client address (`may_pass`). Behind the proxy
+the address is the one the proxy vouches for, and only then (`client_address`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Optional
+from types import SimpleNamespace
+from typing import Any, Optional
 
 from sanic import Blueprint, Sanic
+from sanic.headers import parse_forwarded
 
 MAX_MESSAGE_CHARS = 2000
 CRISIS_SCAN_CHARS = 10_000  # of an over-long message, this much of its start and end is read
@@ -115,14 +120,68 @@ def failure(exc: BaseException) -> str:
     return type(exc).__name__ + (f" (from {type(cause).__name__})" if cause else "")
 
 
-def may_pass(conversation_id: str, text: str) -> bool:
-    """Whether a chat message goes on under the per-conversation message limit
-    (bot.limits.allow_message, which fails open). One that speaks of a crisis always does:
-    the crisis answer wins over every limit."""
+def may_pass(conversation_id: str, text: str, address: Optional[str] = None) -> bool:
+    """Whether a chat message goes on under the message limits per conversation and per
+    client address (bot.limits.allow_message, which fails open; an address of None is not
+    counted). One that speaks of a crisis always does: the crisis answer wins over every
+    limit."""
     from bot.limits import allow_message
 
-    if allow_message(conversation_id):
+    if allow_message(conversation_id, address):
         return True
     from bot.safety import default_detector
 
     return default_detector().detect(text) is not None
+
+
+def client_address(request: Any, development: bool) -> Optional[str]:
+    """The chat client's address, for the per-address message limit; None when it is not
+    known, and then it is not counted per address. `request` is the Sanic request the socket
+    connected with (python-engineio puts it in the environ as "sanic.request").
+
+    - Behind the proxy, SANIC_FORWARDED_SECRET is set, and deploy/haproxy.cfg sends the same
+      secret in the Forwarded header it writes (a client's own Forwarded header is dropped):
+      the address the proxy vouches for (`vouched_address`). A request without the secret
+      did not come through the proxy: None. Its forwarding headers are never read, whatever
+      they say.
+    - Without the secret: the connection's peer in development (`make run`, no proxy);
+      elsewhere None, since behind a proxy the peer is the proxy, one address for every
+      person (the channel warns at start-up).
+    """
+    if request is None:
+        return None
+    config = request.app.config
+    secret = config.get("FORWARDED_SECRET")
+    if secret:
+        return vouched_address(request.headers, str(secret), config.get("PROXIES_COUNT"))
+    return (request.ip or None) if development else None
+
+
+def vouched_address(headers: Any, secret: str, proxies_count: Any = None) -> Optional[str]:
+    """The client's address as the proxy that knows `secret` gives it; None when no
+    Forwarded element carries the secret (the request did not come through the proxy).
+
+    By default, the `for` of that element (HAProxy writes `for="<its peer>"`). With
+    SANIC_PROXIES_COUNT=n, n proxies each appended what they saw to X-Forwarded-For, HAProxy
+    last (`option forwardfor`): the n-th entry from the right, which a client cannot
+    push aside by sending entries of its own (they come first)."""
+    vouched = parse_forwarded(headers, SimpleNamespace(FORWARDED_SECRET=secret))
+    if not vouched:
+        return None
+    count = int(proxies_count or 0)
+    if count > 0:
+        entries = [
+            p.strip()
+            for h in headers.getall("x-forwarded-for", [])
+            for p in h.split(",")
+            if p.strip()
+        ]
+        address = entries[-count] if len(entries) >= count else None
+    else:
+        address = vouched.get("for")
+    if not isinstance(address, str):
+        return None
+    address = address.strip()
+    if address.startswith("[") and address.endswith("]"):  # an IPv6 address, bracketed
+        address = address[1:-1]
+    return address or None

@@ -5,6 +5,13 @@ POST /change/medicalnetwork/eligibility/v3 with any non-empty `Authorization` he
 test members (CLEARINGHOUSE.md) answer with responses shaped like Stedi's published examples.
 Everything else: 401 without Authorization, 404 for other paths, 400 for a bad body. No PHI
 is logged: the access log prints the path, status and member scenario only.
+
+Dependents work as in Stedi's format: the policyholder in `subscriber`, the patient in
+`dependents` (one). A dependent on file gets their own benefits in `benefitsInformation` and
+is named in the response's `dependents[]` with `relationToSubscriber` /
+`relationToSubscriberCode` (Spouse 01, Child 19, Life Partner 53); one who is not gets a
+dependent-level AAA error (Loop 2100D) in `dependents[].aaaErrors` and the top-level
+`errors`: 65 name, 58 / 71 date of birth, 67 patient not found.
 """
 
 from __future__ import annotations
@@ -113,6 +120,70 @@ MEMBERS: Dict[str, Dict[str, Any]] = {
         copay=25,
         auth="N",
     ),
+    # A family (issue 15, couples): Morgan Blake's PPO covers a spouse and a child, each with
+    # their own individual deductible and out-of-pocket figures (the family's add up).
+    "SBX2001": dict(
+        first="Morgan",
+        last="Blake",
+        dob="19860512",
+        scenario="active",
+        plan="Choice Plus PPO",
+        ded=1500,
+        ded_left=900,
+        oop=5000,
+        oop_left=4200,
+        coins="0.2",
+        copay=25,
+        auth="N",
+        family=dict(ded=3000, ded_left=1100, oop=10000, oop_left=7900),
+        dependents=[
+            dict(
+                first="Riley",
+                last="Blake",
+                dob="19880923",
+                gender="M",
+                relation="01",
+                ded_left=1500,
+                oop_left=5000,
+            ),
+            dict(
+                first="Avery",
+                last="Blake",
+                dob="20150308",
+                gender="F",
+                relation="19",
+                ded_left=200,
+                oop_left=3700,
+            ),
+        ],
+    ),
+    # A domestic partner on the policyholder's plan (another last name): Life Partner, 53.
+    "SBX2002": dict(
+        first="Dana",
+        last="Okafor",
+        dob="19830214",
+        scenario="active",
+        plan="Open Access Plus PPO",
+        ded=1000,
+        ded_left=1000,
+        oop=4000,
+        oop_left=4000,
+        coins="0.1",
+        copay=20,
+        auth="Y",
+        family=dict(ded=2000, ded_left=1650, oop=8000, oop_left=7650),
+        dependents=[
+            dict(
+                first="Casey",
+                last="Lin",
+                dob="19841102",
+                gender="F",
+                relation="53",
+                ded_left=650,
+                oop_left=3650,
+            ),
+        ],
+    ),
     "SBXAAA71": dict(scenario="aaa", aaa="71"),
     "SBXAAA72": dict(scenario="aaa", aaa="72"),
     "SBXAAA75": dict(scenario="aaa", aaa="75"),
@@ -128,8 +199,14 @@ MEMBERS: Dict[str, Dict[str, Any]] = {
     "SBXBADJSON": dict(scenario="malformed"),
 }
 
+# X12 relationship codes a 271 names a dependent with (`relationToSubscriberCode`).
+RELATIONS = {"01": "Spouse", "19": "Child", "53": "Life Partner"}
+
 AAA_TEXT = {
     "42": ("Unable to Respond at Current Time", "Resubmission Allowed", "Loop 2100A"),
+    "58": ("Invalid/Missing Date-of-Birth", "Please Correct and Resubmit", "Loop 2100D"),
+    "65": ("Invalid/Missing Patient Name", "Please Correct and Resubmit", "Loop 2100D"),
+    "67": ("Patient Not Found", "Please Correct and Resubmit", "Loop 2100D"),
     "71": (
         "Patient Birth Date Does Not Match That for the Patient on the Database",
         "Please Correct and Resubmit",
@@ -196,6 +273,14 @@ def _bh_entries(m: Dict[str, Any], network: str, stcs: List[str]) -> List[Dict[s
                 "B", "Co-Payment", stcs, network, time_q="27", amount=m["copay"], auth=m.get("auth")
             )
         )
+    fam = m.get("family")
+    if fam and network == "Y":  # the family's totals too, as payers send them (FAM level)
+        out += [
+            _entry("C", "Deductible", stcs, network, "FAM", time_q="23", amount=fam["ded"]),
+            _entry("C", "Deductible", stcs, network, "FAM", time_q="29", amount=fam["ded_left"]),
+            _entry("G", "Out of Pocket (Stop Loss)", stcs, network, "FAM", "23", fam["oop"]),
+            _entry("G", "Out of Pocket (Stop Loss)", stcs, network, "FAM", "29", fam["oop_left"]),
+        ]
     return out
 
 
@@ -280,9 +365,51 @@ def benefits(m: Dict[str, Any], stc: str) -> Tuple[List[Dict[str, Any]], List[Di
     return status, info
 
 
+# What a dependent on file may have of their own; the rest is the plan's (the subscriber's).
+DEPENDENT_BENEFITS = ("ded", "ded_left", "oop", "oop_left", "coins", "copay")
+
+
+def match_dependent(
+    m: Dict[str, Any], dep: Dict[str, Any]
+) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """(the dependent on file, None), or (None, the AAA code a payer answers with): 65 no
+    name or a birth date on file under another name, 58 no birth date, 71 the name on file
+    with another birth date, 67 nobody like that on the plan."""
+    first = str(dep.get("firstName") or "").strip().lower()
+    last = str(dep.get("lastName") or "").strip().lower()
+    dob = str(dep.get("dateOfBirth") or "").strip()
+    if not first or not last:
+        return None, "65"
+    if not dob:
+        return None, "58"
+    on_file = m.get("dependents") or []
+    named = [d for d in on_file if (d["first"].lower(), d["last"].lower()) == (first, last)]
+    if named:
+        same = [d for d in named if d["dob"] == dob]
+        return (same[0], None) if same else (None, "71")
+    if any(d["dob"] == dob for d in on_file):
+        return None, "65"
+    return None, "67"
+
+
+def _dependent_view(m: Dict[str, Any], dep: Dict[str, Any]) -> Dict[str, Any]:
+    """The member scenario as it applies to one dependent: the plan, their own figures."""
+    person = {k: v for k, v in m.items() if k != "dependents"}
+    person.update({k: dep[k] for k in DEPENDENT_BENEFITS if k in dep})
+    return person
+
+
 def response_for(
-    payload: Dict[str, Any], m: Dict[str, Any], member_id: str, code: Optional[str] = None
+    payload: Dict[str, Any],
+    m: Dict[str, Any],
+    member_id: str,
+    code: Optional[str] = None,
+    dependent: Optional[Dict[str, Any]] = None,
+    level: str = "subscriber",
 ) -> Dict[str, Any]:
+    """The 271 JSON: a rejection with AAA `code` (at the subscriber's or, `level`
+    "dependent", the dependent's level), or the benefits of the subscriber or, given
+    `dependent` (the one on file the request named), that dependent's."""
     sub = payload.get("subscriber") or {}
     stc = ((payload.get("encounter") or {}).get("serviceTypeCodes") or ["30"])[0]
     resp: Dict[str, Any] = {
@@ -315,6 +442,7 @@ def response_for(
             "name": "SANDBOX PAYER",
         },
     }
+    asked = (payload.get("dependents") or [{}])[0]
     if code:
         desc, action, loc = AAA_TEXT[code]
         err = {
@@ -322,11 +450,38 @@ def response_for(
             "code": code,
             "description": desc,
             "followupAction": action,
-            "location": loc,
+            "location": "Loop 2100D" if level == "dependent" else loc,
         }
-        resp["errors"] = [err]
-        resp["subscriber"]["aaaErrors"] = [err]
+        resp["errors"] = [err]  # every AAA error is also at the top level, as Stedi does
+        if level == "dependent":
+            named = {
+                "firstName": str(asked.get("firstName", "")).upper(),
+                "lastName": str(asked.get("lastName", "")).upper(),
+                "dateOfBirth": asked.get("dateOfBirth"),
+                "entityIdentifier": "Dependent",
+                "entityType": "Person",
+                "aaaErrors": [err],
+            }
+            resp["dependents"] = [{k: v for k, v in named.items() if v not in (None, "")}]
+        else:
+            resp["subscriber"]["aaaErrors"] = [err]
         return resp
+    if dependent is not None:
+        m = _dependent_view(m, dependent)
+        resp["dependents"] = [
+            {
+                "firstName": dependent["first"].upper(),
+                "lastName": dependent["last"].upper(),
+                "dateOfBirth": dependent["dob"],
+                "entityIdentifier": "Dependent",
+                "entityType": "Person",
+                "insuredIndicator": "N",
+                "relationToSubscriber": RELATIONS[dependent["relation"]],
+                "relationToSubscriberCode": dependent["relation"],
+            }
+        ]
+        if dependent.get("gender"):
+            resp["dependents"][0]["gender"] = dependent["gender"]
     status, info = benefits(m, stc)
     resp.update(
         planInformation={"groupNumber": "SBX0001", "groupDescription": m.get("plan")},
@@ -337,16 +492,6 @@ def response_for(
         planStatus=status,
         benefitsInformation=info,
     )
-    if payload.get("dependents"):
-        resp["dependents"] = [
-            {
-                "firstName": str(d.get("firstName", "")).upper(),
-                "lastName": str(d.get("lastName", "")).upper(),
-                "dateOfBirth": d.get("dateOfBirth"),
-                "relationToSubscriber": "Child",
-            }
-            for d in payload["dependents"]
-        ]
     return resp
 
 
@@ -429,6 +574,11 @@ class Handler(BaseHTTPRequestHandler):
             sub = payload["subscriber"]
             member_id = str(sub.get("memberId") or "").upper()
             stc = ((payload.get("encounter") or {}).get("serviceTypeCodes") or ["30"])[0]
+            deps = payload.get("dependents")
+            if deps is not None and not (
+                isinstance(deps, list) and len(deps) == 1 and isinstance(deps[0], dict)
+            ):
+                raise ValueError("dependents: one object")  # Stedi: exactly one per check
         except (ValueError, KeyError, TypeError, AttributeError):
             return self._send(
                 400, {"message": "Invalid request body", "code": "ValidationException"}
@@ -474,7 +624,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, response_for(payload, m, member_id, "42"))
         if sc == "busy":
             time.sleep(self.server.busy_seconds)
-        if str(sub.get("dateOfBirth")) != m["dob"]:
+        dependents = payload.get("dependents") or []
+        # With a dependent, the policyholder's date of birth may be left out (Stedi's example).
+        if str(sub.get("dateOfBirth")) != m["dob"] and not (
+            dependents and not sub.get("dateOfBirth")
+        ):
             return self._send(200, response_for(payload, m, member_id, "71"))
         if (
             str(sub.get("firstName", "")).strip().lower(),
@@ -483,6 +637,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, response_for(payload, m, member_id, "73"))
         if m.get("payer") and payload.get("tradingPartnerServiceId") != m["payer"]:
             return self._send(200, response_for(payload, m, member_id, "75"))
+        if dependents:
+            found, code = match_dependent(m, dependents[0])
+            if code:
+                return self._send(200, response_for(payload, m, member_id, code, level="dependent"))
+            return self._send(200, response_for(payload, m, member_id, dependent=found))
         return self._send(200, response_for(payload, m, member_id))
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Iterable, List, TypeVar
+from typing import Callable, Dict, Iterable, List, Optional, TypeVar
+from unittest import mock
 
 import httpx
 
@@ -15,12 +17,15 @@ def new_sender(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def say(stack, sender: str, text: str) -> List[Dict]:
+def say(stack, sender: str, text: str, metadata: Optional[Dict] = None) -> List[Dict]:
     """One user message through the REST channel; returns the bot's messages."""
     token = stack.env.get("REST_CHANNEL_TOKEN")  # required outside development
+    body: Dict = {"sender": sender, "message": text}
+    if metadata is not None:
+        body["metadata"] = metadata
     response = httpx.post(
         f"{stack.rasa_url}/webhooks/rest/webhook",
-        json={"sender": sender, "message": text},
+        json=body,
         headers={"Authorization": f"Bearer {token}"} if token else {},
         timeout=60,
     )
@@ -40,6 +45,20 @@ def tracker(stack, sender: str) -> Dict:
     )
     assert 200 <= response.status_code < 300, response.text
     return response.json()
+
+
+def api_token(stack, conversation_id: Optional[str] = None, ttl: float = 300, **kw) -> str:
+    """A JWT for Rasa's HTTP API (Authorization: Bearer …), signed with the key the stack's
+    servers use (bot.api_tokens, from the stack's SIGNING_SECRET or PHI key): an admin's, or
+    with `conversation_id` one scoped to that conversation, as the console's are. `kw` goes to
+    bot.api_tokens.mint (e.g. `now` for one that has expired)."""
+    from bot import api_tokens
+
+    keys = ("SIGNING_SECRET", "PHI_ENCRYPTION_KEY", "APP_ENV")
+    with mock.patch.dict(os.environ, {k: stack.env.get(k, "") for k in keys}):
+        if conversation_id is None:
+            return api_tokens.mint("admin", "admin", ttl, **kw)
+        return api_tokens.mint(conversation_id, "user", ttl, **kw)
 
 
 def start_fallback_loop(stack, sender: str) -> List[Dict]:

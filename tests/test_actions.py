@@ -230,3 +230,22 @@ def test_someone_in_danger_from_another_person_also_gets_the_domestic_violence_h
     said = " ".join(m["text"] for m in dispatcher.messages)
     assert "988" in said
     assert ("1-800-799-7233" in said) is hotline
+
+
+def test_an_unsure_couples_request_is_offered_by_name():
+    said = _asked_buttons(
+        "we want to join as a couple",
+        ("nlu_fallback", 0.45),
+        ("enroll_couple", 0.45),
+        ("faq_couples", 0.05),
+    )
+    assert said[0] == {"title": "Enroll as a couple", "payload": "/enroll_couple"}
+
+
+def _asked_buttons(text, *ranking):
+    t = tracker("faq_group_size")
+    ranked = [{"name": name, "confidence": conf} for name, conf in ranking]
+    t.latest_message.update(text=text, intent=ranked[0], intent_ranking=ranked)
+    t.events = []
+    messages, _ = run(ActionAnswerFaq(), t)
+    return messages[0]["buttons"]

@@ -170,7 +170,20 @@ def test_rasa_gets_the_api_token_from_the_environment(monkeypatch):
     monkeypatch.setenv("RASA_AUTH_TOKEN", "-from-the-env")  # a dash: not read as an option
     monkeypatch.setattr(sys, "argv", ["rasa_server", "--enable-api", "--port", "5005"])
     rasa_server.main()
-    assert seen == [["rasa", "run", "--enable-api", "--port", "5005", "--auth-token=-from-the-env"]]
+    from bot import api_tokens
+
+    assert seen == [
+        [
+            "rasa",
+            "run",
+            "--enable-api",
+            "--port",
+            "5005",
+            "--auth-token=-from-the-env",
+            f"--jwt-secret={api_tokens.secret()}",
+            "--jwt-method=HS256",
+        ]
+    ]
 
     for given in (["--auth-token", "x"], ["--auth-token=x"], ["-t", "x"]):
         monkeypatch.setattr(sys, "argv", ["rasa_server", *given])

@@ -231,13 +231,54 @@ def test_dob_leap_day_ok():
         ("my mother", "child"),
         ("I'm on my father's insurance", "child"),
         ("stepdad's", "child"),
+        # a partner on the other partner's plan (issue 15)
+        ("my husband's", "spouse"),
+        ("my partner's plan", "spouse"),
+        ("my wife's insurance", "spouse"),
+        ("spouse", "spouse"),
+        ("My spouse's or partner's", "spouse"),
+        ("my husbands plan", "spouse"),
+        ("hubby's", "spouse"),
+        ("my domestic partner's", "spouse"),
+        ("civil partner", "spouse"),
+        ("my significant other", "spouse"),
+        ("I'm his wife", "spouse"),
+        ("it's my husband's, I'm a dependent", "spouse"),
+        ("my husband has it through work", "spouse"),
+        ("I'm not the policyholder, my wife is", "spouse"),
+        ("not mine, my husband's", "spouse"),
+        # ... and one's own plan stays one's own
+        ("just me", "self"),
+        ("for myself", "self"),
+        ("by myself", "self"),
+        ("on my own", "self"),
+        ("its mine", "self"),
+        ("under my name", "self"),
+        ("through my employer", "self"),
+        ("mine, not my husband's", "self"),
+        ("not my wife's, it's mine", "self"),
     ],
 )
 def test_relation(text, expected):
     assert parse_relation(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "banana", "the blue one"])
+@pytest.mark.parametrize(
+    "text", ["", "banana", "the blue one", "not mine", "it's not me", "I'm not the policyholder"]
+)
 def test_relation_not_understood(text):
     with pytest.raises(NotUnderstood):
+        parse_relation(text)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("I'm not sure", "policyholder is the person the plan is in the name of"),
+        ("idk", "policyholder is the person the plan is in the name of"),
+        ("I'm a dependent", "Whose plan are you a dependent on"),
+    ],
+)
+def test_relation_unclear_answers_get_help_not_a_guess(text, says):
+    with pytest.raises(NotUnderstood, match=says):
         parse_relation(text)

@@ -1,4 +1,9 @@
-"""Talking to the person's conversation through Rasa's HTTP API (behind RASA_AUTH_TOKEN).
+"""Talking to the person's conversation through Rasa's HTTP API.
+
+Each call carries a token for the one conversation it acts on (bot.api_tokens: role "user",
+username = the conversation id, valid two minutes), minted per call, not RASA_AUTH_TOKEN: a
+token seen in transit (a proxy's log) reads or changes that one conversation for two minutes,
+and Rasa refuses it anything else.
 
 A coordinator's words reach the person's widget as a bot message: a SlotSet event carries
 the text, then `/execute` of `action_coordinator_message` says it on the conversation's
@@ -16,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot import api_tokens
 from bot.config import settings
 
 TIMEOUT = httpx.Timeout(10.0)
@@ -36,28 +42,46 @@ class Line:
 
 class RasaAPI:
     def __init__(self, base_url: Optional[str] = None, token: Optional[str] = None):
+        """`token`: one static API token for every call (RASA_AUTH_TOKEN; tests). By default
+        each call carries a token minted for its conversation."""
         s = settings()
         default = s.rasa_api_url or f"http://127.0.0.1:{s.rasa_port}"
         self.base_url = (base_url or default).rstrip("/")
-        self.token = token if token is not None else s.rasa_auth_token
+        self.token = token
 
     def _url(self, conversation_id: str, tail: str) -> str:
         return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{tail}"
 
-    def _post(self, url: str, body: Any, **params: str) -> Any:
+    def _bearer(self, conversation_id: str) -> Dict[str, str]:
+        token = self.token or api_tokens.for_conversation(conversation_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    def _auth(self, conversation_id: str) -> Dict[str, Any]:
+        """How a call to Rasa's own API shows its credential: the static token as Rasa reads
+        it (`?token=`), a minted one as a Bearer header."""
+        if self.token:
+            return {"params": {"token": self.token}}
+        return {"headers": self._bearer(conversation_id)}
+
+    def _post(self, conversation_id: str, tail: str, body: Any, **params: str) -> Any:
+        auth = self._auth(conversation_id)
         response = httpx.post(
-            url, json=body, params={"token": self.token, **params}, timeout=TIMEOUT
+            self._url(conversation_id, tail),
+            json=body,
+            params={**auth.get("params", {}), **params},
+            headers=auth.get("headers"),
+            timeout=TIMEOUT,
         )
         response.raise_for_status()
         return response.json()
 
     def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
-        self._post(self._url(conversation_id, "tracker/events"), events)
+        self._post(conversation_id, "tracker/events", events)
 
     def say(self, conversation_id: str, text: str) -> None:
         """Send `text` to the person's open channel, as the coordinator."""
         self.append(conversation_id, [{"event": "slot", "name": SLOT, "value": text}])
-        self._post(self._url(conversation_id, "execute"), {"name": ACTION}, output_channel="latest")
+        self._post(conversation_id, "execute", {"name": ACTION}, output_channel="latest")
 
     def pause(self, conversation_id: str) -> None:
         self.append(conversation_id, [{"event": "pause"}])
@@ -72,14 +96,14 @@ class RasaAPI:
         response = httpx.post(
             f"{self.base_url}/webhooks/socketio/typing",
             json={"sender": conversation_id, "typing": typing},
-            headers={"Authorization": f"Bearer {self.token}"},
+            headers=self._bearer(conversation_id),
             timeout=TYPING_TIMEOUT,
         )
         response.raise_for_status()
 
     def transcript(self, conversation_id: str) -> List[Line]:
         response = httpx.get(
-            self._url(conversation_id, "tracker"), params={"token": self.token}, timeout=TIMEOUT
+            self._url(conversation_id, "tracker"), timeout=TIMEOUT, **self._auth(conversation_id)
         )
         response.raise_for_status()
         return lines(response.json().get("events") or [])

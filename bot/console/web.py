@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import notify
 from bot.config import settings
 from bot.console import accounts, notes, queue, rasa_api
+from bot.console import couples as couple_pages
 from bot.console.summary import intake_summary
 from bot.privacy import forget, tracker
 
@@ -298,11 +299,18 @@ async def conversation_page(request: Request, escalation_id: int) -> response.HT
     if item is None:  # only conversations handed to the team can be read here
         return response.text("No such conversation in the queue.", 404)
     await _blocking(accounts.audit, who.person.id, "opened_transcript", item.conversation_id)
+    couple_id = await _blocking(couple_pages.couple_id_of, item.conversation_id)
+    couple = None
+    if couple_id is not None:  # both partners, read through clinician_view (audited)
+        couple = await _blocking(couple_pages.couple_panel, couple_id, who.person.id)
     return _page(
         "conversation.html",
         person=who.person,
         csrf=who.csrf_token,
         item=item,
+        couple=couple,
+        partner=couple.other_than(item.conversation_id) if couple else None,
+        max_cohort=couple_pages.MAX_COHORT_LENGTH,
         summary=await _blocking(intake_summary, item.conversation_id, who.person.id),
         notes=await _blocking(notes.notes_for, item.conversation_id, who.person.id),
         holding=item.status == "claimed" and item.claimed_by == who.person.id,
@@ -540,6 +548,76 @@ async def coordinator_typing(request: Request, escalation_id: int) -> response.H
         log.warning("typing not forwarded to the Rasa server: %s", type(exc).__name__)
         forwarded = False
     return response.json({"forwarded": forwarded}, status=202)
+
+
+# --- couples -----------------------------------------------------------------------------------
+
+
+@console.get("/couples")
+async def couples_page(request: Request) -> response.HTTPResponse:
+    """Every couple with its status, cohort and track (shared data only; audited)."""
+    who = await _signed_in(request)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    show = request.args.get("show") or "all"
+    if show not in couple_pages.FILTERS:
+        show = "all"
+    rows = await _blocking(couple_pages.couples, who.person.id, show)
+    return _page("couples.html", person=who.person, csrf=who.csrf_token, rows=rows, show=show)
+
+
+@console.get("/couple/<couple_id:int>")
+async def couple_page(request: Request, couple_id: int) -> response.HTTPResponse:
+    """One couple: both partners, their levels and private safety flags, the joint
+    recommendation, the booking, the cohort form (read through clinician_view, audited)."""
+    who = await _signed_in(request)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    return await _couple_page(who, couple_id)
+
+
+async def _couple_page(
+    who: accounts.SignedIn, couple_id: int, error: Optional[str] = None, status: int = 200
+) -> response.HTTPResponse:
+    try:
+        couple = await _blocking(couple_pages.couple_panel, couple_id, who.person.id)
+    except couple_pages.CoupleError:
+        return response.text("No such couple.", 404)
+    return _page(
+        "couple.html",
+        status=status,
+        person=who.person,
+        csrf=who.csrf_token,
+        couple=couple,
+        error=error,
+        max_cohort=couple_pages.MAX_COHORT_LENGTH,
+    )
+
+
+@console.post("/couple/<couple_id:int>/cohort")
+async def set_couple_cohort(request: Request, couple_id: int) -> response.HTTPResponse:
+    """The cohort form (any coordinator or admin; the session's CSRF token and our Origin),
+    recorded through set_cohort (audited on both partners' conversations). Back to the page
+    the form was on: the couple's, or a partner's conversation (`back`, an escalation id)."""
+    who = await _signed_in(request)
+    if who is None:
+        return response.redirect("/console/login", status=303)
+    if not _same_origin(request) or not who.csrf_ok(request.form.get("csrf")):
+        return response.text("Refused: this request did not come from the console.", 403)
+    try:
+        await _blocking(
+            couple_pages.place,
+            couple_id,
+            who.person.id,
+            request.form.get("cohort"),
+            request.form.get("track"),
+        )
+    except couple_pages.CoupleError as exc:
+        return await _couple_page(who, couple_id, error=str(exc), status=400)
+    back = request.form.get("back") or ""
+    if back.isascii() and back.isdigit():
+        return response.redirect(f"/console/conversation/{int(back)}#couple", status=303)
+    return response.redirect(f"/console/couple/{couple_id}", status=303)
 
 
 @console.get("/audit")

@@ -3,7 +3,8 @@ partner is told next, and the clinician-facing view with both partners' private 
 
 Partner-facing: `shared_record`, `next_step`. They never return the other partner's
 conversation id (it would let someone write into that conversation), level or flag.
-Clinician-facing (audited): `clinician_view`, `set_cohort`.
+Clinician-facing (audited): `clinician_view`, `set_cohort`. Staff-facing, for the console's
+list of couples: `list_couples` (shared records and conversation ids only, no private data).
 """
 
 from __future__ import annotations
@@ -56,6 +57,32 @@ class ClinicianView:
     shared: SharedRecord
     partners: List[PartnerDetail]  # inviter first
     recommendation: JointRecommendation
+
+
+@dataclass(frozen=True)
+class CoupleListing:
+    """One couple in the console's list: what both partners share, and who they are. No
+    level, flag or answer (those are read through clinician_view, audited)."""
+
+    shared: SharedRecord
+    conversation_ids: List[str]  # inviter first
+    created_at: datetime
+
+
+def list_couples(db_url: Optional[str] = None) -> List[CoupleListing]:
+    """Staff-facing: every couple, newest first (the console's list; the caller audits the
+    opening of the list)."""
+    with session(db_url) as s:
+        couples = s.execute(select(Couple).order_by(Couple.id.desc())).scalars().all()
+        partners: dict = {}
+        rows = s.execute(
+            select(CouplePartner)
+            .where(CouplePartner.couple_id.in_([c.id for c in couples]))
+            .order_by(CouplePartner.role != "inviter", CouplePartner.id)
+        ).scalars()
+        for p in rows:
+            partners.setdefault(p.couple_id, []).append(p.conversation_id)
+        return [CoupleListing(_shared(c), partners.get(c.id, []), c.created_at) for c in couples]
 
 
 def couple_id_of(conversation_id: str, db_url: Optional[str] = None) -> Optional[int]:

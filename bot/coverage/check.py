@@ -7,7 +7,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .client import ClearinghouseError, EligibilityClient
 from .interpret import BH_OUTPATIENT_STCS, CoverageResult, interpret
@@ -37,6 +37,16 @@ class CoverageRequest:
     @property
     def is_dependent(self) -> bool:
         return self.dependent_dob is not None
+
+    @property
+    def dependent_name(self) -> Optional[Tuple[str, str]]:
+        """The (first, last) name the request gives the dependent; None for the policyholder."""
+        if not self.is_dependent:
+            return None
+        return (
+            self.patient_first_name or self.first_name,
+            self.patient_last_name or self.last_name,
+        )
 
     def summary(self) -> Dict[str, Any]:
         """What is stored (encrypted) about the request: the minimum to follow up."""
@@ -76,7 +86,13 @@ def build_payload(
     request: CoverageRequest, client: EligibilityClient, service_type: str = "30"
 ) -> Dict[str, Any]:
     """A Stedi Real-Time Eligibility Check JSON request. Dependents go in `dependents` (one
-    per check), with the policy holder in `subscriber`, as Stedi recommends."""
+    per check), with the policy holder in `subscriber`, as Stedi recommends.
+
+    The dependent's relationship (`individualRelationshipCode`, the 270's 2100D INS segment)
+    is not sent: with the member ID, the dependent's name and date of birth (X12's primary
+    search option, what we always send) the 005010X279 TR3 prohibits it (X12 RFI 922). Being
+    in `dependents` is what tells the payer the patient is a dependent; the 271 names the
+    relation back (`relationToSubscriberCode`, read by interpret)."""
     payload: Dict[str, Any] = {
         "controlNumber": control_number(),
         "tradingPartnerServiceId": request.payer.payer_id,
@@ -115,14 +131,14 @@ def check_coverage(request: CoverageRequest, client: EligibilityClient) -> Cover
     benefits when the plan has them). If the answer carries no outpatient behavioural-health
     benefits, ask again for MH (mental health) and AI (substance abuse), one service type per
     request, in parallel; their benefits are added to the first answer."""
-    name, ptype = request.payer.name, request.plan_type
+    name, ptype, dependent = request.payer.name, request.plan_type, request.dependent_name
     try:
         first = client.check(build_payload(request, client, "30"))
     except ClearinghouseError as exc:
         return CoverageResult(
             status="unavailable", reason=exc.reason, payer_name=name, plan_type=ptype
         )
-    result = interpret(first, payer_name=name, plan_type=ptype)
+    result = interpret(first, payer_name=name, plan_type=ptype, dependent=dependent)
     if result.status != "active" or result.has_bh_benefits or result.carve_out:
         return result
     extra: List[Dict[str, Any]] = []
@@ -143,4 +159,4 @@ def check_coverage(request: CoverageRequest, client: EligibilityClient) -> Cover
                 extra.append(resp)
     if not extra:
         return result
-    return interpret(_merge(first, extra), payer_name=name, plan_type=ptype)
+    return interpret(_merge(first, extra), payer_name=name, plan_type=ptype, dependent=dependent)

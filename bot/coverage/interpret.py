@@ -6,6 +6,13 @@ Pure functions: no I/O, no logging. Field names follow Stedi's Real-Time Eligibi
 JSON endpoint (`planStatus`, `benefitsInformation[]` with `code`, `serviceTypeCodes`,
 `inPlanNetworkIndicatorCode`, `timeQualifierCode`, `benefitAmount`, `benefitPercent`,
 `authOrCertIndicator`, `benefitsRelatedEntities`, `errors[]` with AAA `code`s).
+
+When the patient is a dependent on someone else's plan (a spouse, partner or child), the
+request names the policyholder in `subscriber` and the patient in `dependents`; the
+response's `benefitsInformation` is then the dependent's, `dependents[0]` names them with
+`relationToSubscriberCode` (01 spouse, 19 child, 53 life partner), and a rejection about the
+dependent sits in `dependents[].aaaErrors` (and the top-level `errors`, location Loop 2100D):
+it concerns the patient's own name and date of birth, never the policyholder's.
 """
 
 from __future__ import annotations
@@ -48,6 +55,18 @@ AAA_FIELD = {
     ),  # No Response received - Transaction Terminated
 }
 UNAVAILABLE_AAA = frozenset(c for c, v in AAA_FIELD.items() if v[0] == "unavailable")
+# The same rejections about a dependent (Loop 2100D): the patient's own details, which the
+# person answered about themselves, not the policyholder's. Codes not listed read as above.
+DEPENDENT_AAA_FIELD = {
+    "71": ("error", "patient_dob", "dob_mismatch"),
+    "58": ("error", "patient_dob", "dob_invalid"),
+    "65": ("error", "patient_name", "name_mismatch"),
+    "73": ("error", "patient_name", "name_mismatch"),  # a subscriber code some payers send here
+    "67": ("error", "patient", "not_found"),  # not on this plan under that name and birth date
+    "68": ("error", "person", "duplicate"),  # Duplicate Patient ID Number
+}
+# relationToSubscriberCode (X12 INS02 in a 271) -> the patient's relation to the policyholder.
+RELATION_CODES = {"01": "spouse", "19": "child", "53": "partner"}
 
 
 def _dec(value: Any) -> Optional[Decimal]:
@@ -101,6 +120,9 @@ class CoverageResult:
     carve_out: Optional[str] = None
     has_bh_benefits: bool = False
     has_sud_benefits: bool = False
+    # The patient as a dependent on the policyholder's plan, as the insurer named them:
+    # spouse | partner | child | other; None when the patient is the policyholder.
+    patient_relation: Optional[str] = None
 
     @property
     def needs_followup(self) -> bool:
@@ -110,6 +132,7 @@ class CoverageResult:
             or bool(self.carve_out)
             or (self.status == "error" and self.error_field in (None, "person"))
             or (self.status == "active" and not self.has_bh_benefits)
+            or self.reason == "dependent_not_confirmed"
         )
 
     def to_dict(self) -> Dict[str, Any]:
@@ -146,27 +169,66 @@ class CoverageResult:
 # --- reading the response -------------------------------------------------------------------
 
 
-def aaa_codes(response: Dict[str, Any]) -> List[str]:
-    """AAA reject codes anywhere Stedi puts them: top-level `errors[]` and the `aaaErrors`
-    of subscriber, dependents, provider and payer."""
-    codes: List[str] = []
+def aaa_errors(response: Dict[str, Any]) -> List[Tuple[str, bool]]:
+    """(code, about the dependent) for every AAA reject code anywhere Stedi puts one:
+    top-level `errors[]` and the `aaaErrors` of subscriber, dependents, provider and payer.
+    A code is about the dependent when it sits in `dependents[].aaaErrors` or its location
+    is the dependent's loop (2000D / 2100D)."""
+    found: Dict[str, bool] = {}
 
-    def add(items: Any) -> None:  # whatever the JSON holds there
-        for item in items or []:
+    def add(items: Any, dependent: bool) -> None:  # whatever the JSON holds there
+        if not isinstance(items, list):
+            return
+        for item in items:
             if isinstance(item, dict) and item.get("code") not in (None, ""):
                 code = str(item["code"]).strip()
-                if code not in codes:
-                    codes.append(code)
+                loop = str(item.get("location") or "").upper()
+                about = dependent or "2100D" in loop or "2000D" in loop
+                found[code] = found.get(code, False) or about
 
-    add(response.get("errors"))
+    add(response.get("errors"), False)
     for key in ("subscriber", "provider", "payer"):
         part = response.get(key)
         if isinstance(part, dict):
-            add(part.get("aaaErrors"))
-    for dep in response.get("dependents") or []:
-        if isinstance(dep, dict):
-            add(dep.get("aaaErrors"))
-    return codes
+            add(part.get("aaaErrors"), False)
+    for dep in _dependents(response):
+        add(dep.get("aaaErrors"), True)
+    return list(found.items())
+
+
+def aaa_codes(response: Dict[str, Any]) -> List[str]:
+    """AAA reject codes anywhere Stedi puts them (see aaa_errors)."""
+    return [code for code, _ in aaa_errors(response)]
+
+
+def _dependents(response: Dict[str, Any]) -> List[Dict[str, Any]]:
+    deps = response.get("dependents")
+    return [d for d in deps if isinstance(d, dict)] if isinstance(deps, list) else []
+
+
+def _reading(code: str, dependent: bool) -> Tuple[str, Optional[str], str]:
+    """(status, error_field, reason) of an AAA code, about the dependent or not."""
+    if dependent and code in DEPENDENT_AAA_FIELD:
+        return DEPENDENT_AAA_FIELD[code]
+    return AAA_FIELD.get(code, ("error", None, "rejected"))
+
+
+def _relation(response: Dict[str, Any]) -> Optional[str]:
+    """How the insurer names the patient's relation to the policyholder, if a dependent."""
+    for dep in _dependents(response):
+        code = str(dep.get("relationToSubscriberCode") or "").strip()
+        if code in RELATION_CODES:
+            return RELATION_CODES[code]
+        if code or dep.get("relationToSubscriber"):
+            return "other"
+    return None
+
+
+def _same_name(a: Any, b: Any) -> bool:
+    def norm(v: Any) -> str:
+        return " ".join(str(v or "").replace("’", "'").lower().split())
+
+    return bool(norm(a)) and norm(a) == norm(b)
 
 
 def _stcs(entry: Dict[str, Any]) -> Set[str]:
@@ -185,9 +247,11 @@ def _networks(entry: Dict[str, Any]) -> Tuple[str, ...]:
 
 
 def _level_rank(entry: Dict[str, Any]) -> int:
-    return {"IND": 0, None: 1, "": 1, "EMP": 1}.get(
+    # One person's figures first: individual; then employee, spouse, children or dependents
+    # only (a dependent patient's own tier) and unstated; family and two-person tiers last.
+    return {"IND": 0, None: 1, "": 1, "EMP": 1, "SPO": 1, "CHD": 1, "DEP": 1}.get(
         entry.get("coverageLevelCode"), 2
-    )  # family last
+    )
 
 
 def _pick(entries: List[Dict[str, Any]], codes: Iterable[str]) -> List[Dict[str, Any]]:
@@ -269,19 +333,26 @@ def _carve_out(entries: List[Dict[str, Any]]) -> Optional[str]:
 
 
 def interpret(
-    response: Dict[str, Any], payer_name: Optional[str] = None, plan_type: Optional[str] = None
+    response: Dict[str, Any],
+    payer_name: Optional[str] = None,
+    plan_type: Optional[str] = None,
+    dependent: Optional[Tuple[str, str]] = None,
 ) -> CoverageResult:
-    """What a 271 JSON response means for outpatient mental health and substance use care."""
+    """What a 271 JSON response means for outpatient mental health and substance use care.
+
+    `dependent`: the (first, last) name of the dependent the request asked about. A payer
+    that does not support dependents may ignore one and answer for the policyholder; such an
+    answer (no `dependents[]`, and a subscriber who is not the patient) is not read as the
+    patient's coverage: reason `dependent_not_confirmed`, a coordinator confirms."""
     result = CoverageResult(status="error", payer_name=payer_name, plan_type=plan_type)
     if not isinstance(response, dict):
         result.status, result.reason = "unavailable", "malformed_response"
         return result
-    codes = aaa_codes(response)
-    if codes:
+    errors = aaa_errors(response)
+    if errors:
         # The most actionable code decides: a field the person can fix first.
-        ordered = sorted(codes, key=lambda c: (AAA_FIELD.get(c, ("error", None, ""))[1] is None, c))
-        code = ordered[0]
-        status, field_, reason = AAA_FIELD.get(code, ("error", None, "rejected"))
+        code, about_dependent = min(errors, key=lambda e: (_reading(*e)[1] is None, e[0]))
+        status, field_, reason = _reading(code, about_dependent)
         result.status, result.error_field, result.reason, result.aaa_code = (
             status,
             field_,
@@ -289,6 +360,7 @@ def interpret(
             code,
         )
         return result
+    result.patient_relation = _relation(response)
 
     entries = [e for e in response.get("benefitsInformation") or [] if isinstance(e, dict)]
     statuses = [s for s in response.get("planStatus") or [] if isinstance(s, dict)]
@@ -352,4 +424,12 @@ def interpret(
         result.reason = result.reason or "carve_out"
     elif not bh:
         result.reason = result.reason or "no_bh_detail"
+    if dependent is not None and not _dependents(response):
+        part = response.get("subscriber")
+        sub: Dict[str, Any] = part if isinstance(part, dict) else {}
+        if not (
+            _same_name(sub.get("firstName"), dependent[0])
+            and _same_name(sub.get("lastName"), dependent[1])
+        ):  # the answer is about the policyholder: the patient's own coverage is unconfirmed
+            result.reason = "dependent_not_confirmed"
     return result

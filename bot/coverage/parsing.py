@@ -320,11 +320,15 @@ def parse_dob(text: str, today: Optional[date] = None) -> date:
 
 _SPOUSE = (
     r"wife'?s?",
+    r"wifey'?s?",
     r"husband'?s?",
+    r"hubby'?s?",
     r"spouse'?s?",
-    r"partner'?s?",
+    r"partner'?s?",  # domestic, life, civil partner too
     r"fianc[eé]e?'?s?",
-    r"domestic partner",
+    r"significant other'?s?",
+    r"(better|other) half'?s?",
+    r"common ?law",
     r"girlfriend'?s?",
     r"boyfriend'?s?",
     r"married",
@@ -342,7 +346,6 @@ _CHILD = (
     r"son",
     r"daughter",
     r"kid",
-    r"dependent",
     r"mama'?s?",
     r"papa'?s?",
 )
@@ -351,31 +354,59 @@ _SELF = (
     r"myself",
     r"mine",
     r"self",
-    r"i am",
-    r"i'?m",
     r"my own",
     r"policy ?holder",
     r"subscriber",
-    r"my (plan|insurance|policy|job|employer|work)",
+    r"primary( (member|holder|subscriber|insured))?",
+    r"(i'?m|i am) (the )?(main|primary) (one|member|holder|person)",
+    r"employee",
+    r"my (plan|insurance|policy|job|employer|work|company|card)",
+    r"(under|in) my (own )?name",
     r"through work",
     r"i have it",
     r"it'?s me",
     r"yes",
 )
+_NOT_SURE = (
+    r"not sure",
+    r"unsure",
+    r"(don't|do not|dont) know",
+    r"idk",
+    r"no idea",
+    r"not certain",
+)
+# "not mine", "it isn't my husband's": what a person says it is not, left out before reading.
+_NEGATED = re.compile(
+    r"(?<![a-z0-9])(?:not|isn'?t|is not|wasn'?t|aren'?t)\s+"
+    r"(?:(?:my|the|our|his|her|their)\s+)?(?:own\s+)?[a-z]+(?:'s|s'|')?",
+)
+_ASK = "Whose plan is it: yours, your spouse's or partner's, or a parent's?"
 
 
 def parse_relation(text: str) -> str:
-    """Who holds the policy, from the patient's side: self, spouse (spouse or partner's plan)
-    or child (a parent's plan)."""
+    """Who holds the policy, from the patient's side: self, spouse (a spouse's or partner's
+    plan: married, domestic or life partner) or child (a parent's plan). What the person
+    says it is not ("not mine, my wife's") is left out."""
     t = _clean(text).lower()
     if not t:
-        raise NotUnderstood("Whose plan is it: yours, your spouse's or partner's, or a parent's?")
+        raise NotUnderstood(_ASK)
+    if _has(t, *_NOT_SURE):
+        raise NotUnderstood(
+            "That's okay. The policyholder is the person the plan is in the name of, usually "
+            "shown on the card as the subscriber or member. Is that you, your spouse or "
+            "partner, or a parent?"
+        )
+    t = _NEGATED.sub(" ", t)
     if _has(t, *_SPOUSE):
         return "spouse"
     if _has(t, *_CHILD):
         return "child"
     if _has(t, *_SELF):
         return "self"
+    if _has(t, r"dependent'?s?", r"dependant'?s?"):
+        raise NotUnderstood(
+            "Whose plan are you a dependent on: your spouse's or partner's, or a parent's?"
+        )
     raise NotUnderstood(
         "Sorry, whose plan is it? You can say "
         '"mine", "my spouse\'s or partner\'s" or "my parent\'s".'

@@ -24,11 +24,21 @@ CORRECTIONS = {
     "and type it again?",
     "name": "Your insurer couldn't match the policyholder's name. Please type it exactly as it "
     "appears on the card.",
+    # About the patient as a dependent on someone else's plan (their own details).
+    "patient_dob": "Your insurer has a different date of birth for you on this plan. Could you "
+    "check it and type it again?",
+    "patient_name": "Your insurer couldn't match your name on this plan. Please type it exactly "
+    "as the insurer has it (as on your card, if you have one).",
+    "patient": "Your insurer couldn't find you on this plan. Please type your name and date of "
+    "birth exactly as the insurer has them.",
 }
 CANNOT_MATCH = {
     "member_id": "the member ID",
     "dob": "the date of birth",
     "name": "the policyholder's name",
+    "patient_dob": "your date of birth on this plan",
+    "patient_name": "your name on this plan",
+    "patient": "you on this plan",
 }
 
 
@@ -105,6 +115,8 @@ def render(r: CoverageResult) -> List[str]:
         if r.payer_name
         else f"your {plan} plan".replace("  ", " ")
     )
+    if r.patient_relation:  # covered as a dependent on someone else's plan
+        plan_words = "your coverage on " + plan_words.replace("your ", "the ", 1)
     if r.status == "error":
         # The final word: a correction, if any, was already asked for (see `correction`).
         if r.error_field in CANNOT_MATCH:
@@ -135,6 +147,12 @@ def render(r: CoverageResult) -> List[str]:
             "This is what the insurer told us just now. " + ESTIMATE,
         ]
     # active
+    if r.reason == "dependent_not_confirmed":
+        the_plan = plan_words.replace("your ", "The ", 1)
+        return [
+            f"{the_plan} is active, but your insurer answered about the policyholder only, so "
+            f"I can't confirm your own coverage on it here. {COORDINATOR_VERIFIES}"
+        ]
     out: List[str] = []
     if r.carve_out:
         out.append(

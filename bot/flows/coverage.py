@@ -34,7 +34,15 @@ FIELDS_FOR_FIX = {
     "member_id": ("coverage.member_id",),
     "dob": ("coverage.subscriber_dob",),
     "name": ("coverage.subscriber_first", "coverage.subscriber_last"),
+    # The patient's own details, when they are a dependent on someone else's plan.
+    "patient_dob": ("coverage.patient_dob",),
+    "patient_name": ("coverage.patient_first", "coverage.patient_last"),
+    "patient": ("coverage.patient_first", "coverage.patient_last", "coverage.patient_dob"),
 }
+RELATION_HELP = (
+    "Choose “My own plan” if it's in your name. If you're covered as a dependent on your "
+    "spouse's or partner's plan, or a parent's, choose theirs."
+)
 NOT_SURE_HELP = "It's usually printed on the front of your card (for example “PPO” or “HMO”)."
 
 
@@ -106,7 +114,7 @@ class CoverageFlow(Flow):
                 (),
                 "It's usually on the front, labeled “Member ID” or “ID #”.",
             ),
-            ("coverage.relation", "Whose plan is it?", RELATION_OPTIONS, ""),
+            ("coverage.relation", "Whose plan is it?", RELATION_OPTIONS, RELATION_HELP),
             (
                 "coverage.subscriber_first",
                 "What is the policyholder's first name, as on the card?",

@@ -150,8 +150,12 @@
     try {
       window.history.replaceState(null, "", window.location.pathname + window.location.search);
     } catch (e) { window.location.hash = ""; }
-    if (!state.open) setOpen(true);
+    // The join is this chat's first message: no greeting too (two first messages sent at
+    // once may be answered in either order).
+    state.greeted = true;
+    save();
     send("/join_couple", "I'm joining my partner", { couple_token: match[1] });
+    if (!state.open) setOpen(true);
   }
 
   // Leave at once and leave nothing on the screen or in the tab: the chat is cleared from the
@@ -294,10 +298,14 @@
   }
 
   var pending = [];
+  var connecting = false;
   function connect(then) {
     if (then) pending.push(then);
     if (socket && state.sessionId && socket.connected) return flush();
-    if (socket) return;
+    // One socket per tab: a second call while the client script is still loading (opening
+    // the panel and sending at once) would otherwise start a second conversation.
+    if (socket || connecting) return;
+    connecting = true;
     withSocketIo(function (io) {
       socket = io(serverUrl, { path: "/socket.io", transports: ["websocket", "polling"] });
       socket.on("connect", function () {
