@@ -166,7 +166,12 @@ def _walk_to(db_url: str, key: str) -> str:
 
 
 def _tell_rasa_the_form_waits(stack, sender: str, flow: str) -> None:
+    # A session first: without one, Rasa starts a session on the next message, and a new
+    # session drops the active form (the answer would never reach its question).
     events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
         {"event": "action", "name": "action_start_flow"},
         {"event": "slot", "name": "flow", "value": flow},
         {"event": "action", "name": "intake_form"},
@@ -181,3 +186,18 @@ def _tell_rasa_the_form_waits(stack, sender: str, flow: str) -> None:
         timeout=60,
     )
     assert 200 <= response.status_code < 300, response.text
+
+
+def reached_the_question(stack, sender: str) -> bool:
+    """Whether the last message went to the form (its question read it), not elsewhere."""
+    response = httpx.get(
+        f"{stack.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.env["RASA_AUTH_TOKEN"]},
+        timeout=60,
+    )
+    events = response.json()["events"]
+    last_user = max(i for i, e in enumerate(events) if e.get("event") == "user")
+    return any(
+        e.get("event") == "action" and e.get("name") == "intake_form"
+        for e in events[last_user + 1 :]
+    ) or any(e.get("name") == "action_crisis_response" for e in events[last_user + 1 :])

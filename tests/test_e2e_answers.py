@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.profile import load_profile
-from tests.answers_in_context import place_at
+from tests.answers_in_context import place_at, reached_the_question
 from tests.e2e import new_sender, parallel, say, texts
 
 pytestmark = pytest.mark.e2e
@@ -62,9 +62,15 @@ def test_ordinary_answers_inside_their_question_never_alarm(stack):
 
     def alarms(item):
         key, text = item
-        return got_any_safety_answer(say(stack, place_at(stack, key), text))
+        sender = place_at(stack, key)
+        said = say(stack, sender, text)
+        return got_any_safety_answer(said), reached_the_question(stack, sender)
 
-    alarmed = [i for i, hit in zip(items, parallel(alarms, items), strict=True) if hit]
+    results = parallel(alarms, items)
+    # Each answer must really reach its question, or the test proves nothing.
+    missed = [i for i, (_, reached) in zip(items, results, strict=True) if not reached]
+    assert missed == [], _report("answers that never reached their question", missed, len(items))
+    alarmed = [i for i, (hit, _) in zip(items, results, strict=True) if hit]
     assert alarmed == [], _report(
         "safety answers to ordinary answers in context", alarmed, len(items)
     )
