@@ -539,14 +539,26 @@ STATES = [PartnerState(level, flag) for level in [None, *LEVELS] for flag in (No
 
 
 def test_a_partner_learns_of_the_other_only_whether_they_go_on_together():
-    """For every state of mine, my outcome is a function of whether we go together: the
-    other's level, flag or progress cannot be told apart beyond that one fact."""
+    """For every state of mine, my outcome is a function of whether we go together and
+    whether the other has finished (which "waiting" turning into a step tells anyone): the
+    other's level or flag cannot be told apart beyond that."""
     for me in STATES:
         seen = {}
         for other in STATES:
-            key = together(me, other)
+            finished = other.level is not None and other.safety_flag is not None
+            key = (together(me, other), finished or bool(other.safety_flag))
             seen.setdefault(key, set()).add(partner_outcome(me, other))
         assert all(len(outcomes) == 1 for outcomes in seen.values()), (me, seen)
+
+
+def test_my_own_flag_does_not_show_while_the_other_has_not_finished():
+    """Said right after the private questions: the same for a flagged and an unflagged
+    partner while the other partner has not finished."""
+    for level in ("iop_fit", None):
+        other = PartnerState(level, None)
+        assert partner_outcome(PartnerState("iop_fit", True), other) == partner_outcome(
+            PartnerState("iop_fit", False), other
+        )
 
 
 def test_a_flagged_partners_partner_is_told_the_same_as_for_any_other_reason():

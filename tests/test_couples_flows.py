@@ -347,3 +347,49 @@ def test_a_cancelled_joint_booking_leaves_nothing_to_confirm(db, engine):
     assert joint.joint_booking("conv-b", db).status == joint.NONE
     engine.start("booking", ctx(db, "conv-b"))
     assert engine.current(ctx(db, "conv-b"))[0].key == "booking.slot"
+
+
+def test_a_code_then_a_link_in_the_same_join_uses_the_link(db, engine):
+    code, token = invite(engine, db)
+    engine.start("couple_join", ctx(db, "conv-b", f"code {code}"))
+    engine.start("couple_join", ctx(db, "conv-b", "/join_couple", couple_token=token))
+    answer(engine, db, "conv-b", consent.CONSENT.agree)
+    turn = answer(engine, db, "conv-b", consent.CONSENT.couples.agree)
+    assert "You're linked" in said(turn)[0]
+
+
+def test_the_quick_exit_in_any_question_pauses_and_says_nothing(db, engine):
+    engine.start("booking", ctx(db, "conv-q"))
+    answer(engine, db, "conv-q", consent.CONSENT.agree)
+    turn = answer(engine, db, "conv-q", QUICK_EXIT.value)
+    assert said(turn) == [] and not turn.active
+    assert engine.paused(ctx(db, "conv-q")) == "booking"
+
+
+def test_a_joint_time_moved_meanwhile_is_not_confirmed(db, engine):
+    from datetime import timedelta
+
+    from bot.scheduling.models import BookingRecord
+    from bot.store import session
+
+    code, _ = invite(engine, db)
+    join(engine, db, text=code)
+    screen(engine, db, "conv-a")
+    screen(engine, db, "conv-b")
+    engine.start("booking", ctx(db, "conv-a"))
+    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
+        answer(engine, db, "conv-a", text)
+    engine.start("booking", ctx(db, "conv-b"))
+    with session(db) as s:
+        row = s.query(BookingRecord).filter_by(conversation_id="conv-a").one()
+        row.start, row.end = row.start + timedelta(days=1), row.end + timedelta(days=1)
+    turn = answer(engine, db, "conv-b", "Yes, that works")
+    assert "that time has just changed" in said(turn)[0]
+    assert joint.joint_booking("conv-b", db).status == joint.PARTNERS
+
+
+@pytest.mark.parametrize("text", ["01-02-1990", "12345678", "W1234567X"])
+def test_dates_and_numbers_are_not_invitation_codes(text):
+    from bot.couples.commands import command_intent
+
+    assert command_intent(text) is None

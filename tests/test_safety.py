@@ -224,3 +224,12 @@ def test_round5_acute_phenomena(detector, text, reason):
 def test_a_seizure_happening_now_is_still_acute(detector):
     detection = detector.detect("i just had a seizure, i stopped drinking two days ago")
     assert detection is not None and detection.level == ACUTE
+
+
+@pytest.mark.parametrize(
+    "text", ["i'm dying my hair tonight", "dyeing my roots this weekend", "we're dying eggs"]
+)
+def test_dye_spelled_dying_is_not_dying(detector, text):
+    # The rules hold it back, so a confident classifier alone cannot raise the alarm.
+    assessment = detector.assess(text)
+    assert assessment.detection is None and assessment.mitigated

@@ -31,8 +31,9 @@ def command_intent(text: str) -> Optional[str]:
     if _PRIVATE.match(t):
         return SAFETY
     # A word typed alone is a code only with a digit typed in it ("together" reads as
-    # T0GETHER once O counts as zero).
-    if normalize_code(t) and any(ch.isdigit() for ch in t):
+    # T0GETHER once O counts as zero), and a letter.
+    # A date ("01-02-1990") or a number is not a code: a letter and a digit, as typed.
+    if normalize_code(t) and any(ch.isdigit() for ch in t) and any(ch.isalpha() for ch in t):
         return JOIN
     if _MENTIONS_CODE.search(t) and len(t.split()) <= MAX_WORDS_WITH_CODE and find_code(t):
         return JOIN

@@ -11,7 +11,7 @@ cancelled one leaves the couple with nothing booked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Optional
 
 from sqlalchemy import select
@@ -69,9 +69,12 @@ def propose(conversation_id: str, booking_code: str, db_url: Optional[str] = Non
         couple.updated_at = utcnow()
 
 
-def confirm(conversation_id: str, db_url: Optional[str] = None) -> bool:
-    """The other partner confirms the proposed time; False when there was nothing for this
-    partner to confirm (nothing proposed, or they proposed it themselves)."""
+def confirm(conversation_id: str, start: datetime, db_url: Optional[str] = None) -> bool:
+    """The other partner confirms the time they were shown (`start`); False when there is
+    nothing for this partner to confirm any more: nothing proposed, proposed by them, the
+    booking cancelled, or moved to another time meanwhile."""
+    from bot.scheduling.models import BookingRecord
+
     with session(db_url) as s:
         me = partner_row(s, conversation_id)
         if me is None:
@@ -79,6 +82,19 @@ def confirm(conversation_id: str, db_url: Optional[str] = None) -> bool:
         couple = s.get(Couple, me.couple_id)
         if couple.status != "proposed" or couple.booking_proposed_by == me.role:
             return False
+        booking = s.execute(
+            select(BookingRecord).where(BookingRecord.code == couple.booking_code)
+        ).scalar()
+        if booking is None or booking.status == "cancelled" or _utc(booking.start) != _utc(start):
+            return False
         couple.status = "booked"
         couple.updated_at = utcnow()
         return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return (
+        moment.replace(tzinfo=None)
+        if moment.tzinfo is None
+        else moment.astimezone(timezone.utc).replace(tzinfo=None)
+    )

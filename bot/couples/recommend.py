@@ -7,7 +7,8 @@ was flagged by the safety check all look the same to A ("the coordinators will a
 individual assessments first"); tests/test_couples.py checks every combination.
 
 Rules, for partner A (with their own level and flag), first match wins:
-1. A's own safety check is positive           -> individual_first
+1. A's own safety check is positive           -> individual_first (waiting while B has not
+                                                 finished: what an unflagged A would see)
 2. A's own level is known and not iop_fit     -> own_path (the step from A's screening)
 3. both iop_fit and both checks negative      -> iop_together (joint assessment)
 4. B's level is known and not iop_fit, or B's check is positive -> individual_first
@@ -57,7 +58,10 @@ def together(a: PartnerState, b: PartnerState) -> Optional[bool]:
 def partner_outcome(me: PartnerState, other: PartnerState) -> str:
     """The outcome key for `me`: see the rules at the top."""
     if me.safety_flag:
-        return INDIVIDUAL_FIRST
+        # Shown right after the private questions, possibly on a shared screen: until the
+        # other partner has finished, the same "waiting" an unflagged partner would see.
+        finished = other.level is not None and other.safety_flag is not None
+        return INDIVIDUAL_FIRST if finished or other.safety_flag else WAITING
     if me.level is not None and me.level != IOP_FIT:
         return OWN_PATH
     decided = together(me, other)

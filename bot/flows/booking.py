@@ -64,7 +64,8 @@ class BookingFlow(Flow):
         a = state.setdefault("answers", {})
         if state.get("finished"):
             return
-        if "couple" not in state:
+        if "booking.slot" not in a and "booking.joint" not in a:
+            # Each turn until a time is chosen: the partner may have booked meanwhile.
             state["couple"] = _couple_plan(ctx)
         if (
             not state.get("callback")
@@ -206,7 +207,8 @@ class BookingFlow(Flow):
         return []
 
     def _confirm_joint(self, yes: bool, state: dict, ctx: Context) -> List[Reply]:
-        if yes and joint.confirm(ctx.conversation_id, ctx.db_url):
+        start = datetime.fromisoformat(state["couple"]["start"])
+        if yes and joint.confirm(ctx.conversation_id, start, ctx.db_url):
             state["finished"] = True
             when = _joint_when(state["couple"], state)
             return [
@@ -217,6 +219,13 @@ class BookingFlow(Flow):
             ]
         # Another time, or the time changed meanwhile: a coordinator finds one for both.
         state["callback"] = True
+        if yes:
+            return [
+                Reply(
+                    "I'm sorry, that time has just changed. A coordinator will call you to "
+                    "find a time that works for you both. I'll take a few details."
+                )
+            ]
         return [
             Reply(
                 "No problem. A coordinator will call you to find a time that works for you "

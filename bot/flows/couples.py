@@ -129,7 +129,7 @@ class CoupleInviteFlow(Flow):
         conv, db = ctx.conversation_id, ctx.db_url
         if state.get("linked"):
             step = couples.next_step(conv, db)
-            say = [Reply(couples.status_reply("accepted"))]
+            say = [Reply(_linked_text(ctx))]
             if step is not None and step.text:
                 say.append(Reply(step.text, _offer(step.offer)))
             return say
@@ -163,13 +163,20 @@ class CoupleJoinFlow(Flow):
     title = "joining your partner"
 
     def begin(self, state: dict, ctx: Context) -> None:
+        # The newest link or code wins over an earlier one, and over "I don't have a code".
         token = ctx.metadata.get("couple_token")
-        if isinstance(token, str) and len(token) in TOKEN_LENGTH:
-            state["token"] = token
-        elif ctx.text and not ctx.text.startswith("/"):
+        code = None
+        if ctx.text and not ctx.text.startswith("/"):
             code = couples.find_code(ctx.text)
-            if code:
-                state["code"] = code
+        if isinstance(token, str) and len(token) in TOKEN_LENGTH:
+            state.pop("code", None)
+            state["token"] = token
+        elif code:
+            state.pop("token", None)
+            state["code"] = code
+        else:
+            return
+        state.get("answers", {}).pop(CODE_KEY, None)
 
     def intro(self, state: dict, ctx: Context) -> List[Reply]:
         if state.get("linked") or state.get("agreed"):
@@ -331,7 +338,10 @@ def couple_step(ctx: Context) -> List[Reply]:
     conv, db = ctx.conversation_id, ctx.db_url
     step = couples.next_step(conv, db)
     if step is not None:
-        return [Reply(step.text, _offer(step.offer))]
+        offer = _offer(step.offer)
+        if not couples.safety_checked(conv, db):
+            offer.append(PRIVATE_QUESTIONS)  # the questions put off earlier
+        return [Reply(step.text, offer)]
     status = couples.invitation_status(conv, db_url=db)
     if status == "pending":
         return [Reply(couples.status_reply("pending"))]
@@ -378,12 +388,19 @@ class RelationshipSafetyFlow(Flow):
         return said + couple_step(ctx)
 
 
+def _linked_text(ctx: Context) -> str:
+    """ "Your partner has joined" to the one who invited; the one who joined is linked."""
+    if couples.invitation_status(ctx.conversation_id, db_url=ctx.db_url) == "accepted":
+        return couples.status_reply("accepted")
+    return "You're linked with your partner."
+
+
 def invitation_update(ctx: Context) -> List[Reply]:
     """ "Has my partner joined?": whether the invitation was used, and nothing more."""
     conv, db = ctx.conversation_id, ctx.db_url
     if couples.couple_id_of(conv, db) is not None:
         step = couples.next_step(conv, db)
-        said = [Reply(couples.status_reply("accepted"))]
+        said = [Reply(_linked_text(ctx))]
         if step is not None and step.text:
             said.append(Reply(step.text, _offer(step.offer)))
         return said

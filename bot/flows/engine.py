@@ -28,6 +28,7 @@ from bot.profile import PLAN_TOPICS, TOPICS, Profile
 from bot.store import session
 
 SKIP = Option("Skip this question", "Skip this question")
+QUICK_EXIT = "/quick_exit"  # the widget's quick exit button (bot/flows/couples.py)
 MAX_FAILURES = 2
 FAQ_CONFIDENCE = 0.6  # an unparseable answer this sure to be a question is answered as one
 REQUEST_CONFIDENCE = 0.6  # ... and this sure to ask for a person is handed to one
@@ -213,6 +214,10 @@ class Engine:
     ) -> Optional[Turn]:
         """A message that is not an answer: a person wanted, "finish later", a skip, or a
         question about the program. None when it is none of these."""
+        if clean == QUICK_EXIT:
+            # The widget's quick exit: the page is gone. Keep the place, say nothing.
+            self._save(ctx, draft_id, flow.name, "paused", state, 0)
+            return Turn([], False)
         if (
             intent == "request_human" and confidence >= REQUEST_CONFIDENCE
         ) or clean == PERSON.value:

@@ -20,6 +20,9 @@ _HEDGED = re.compile(
     r"sort of|maybe|i guess|not sure|idk)\b|\.\s*\w",
     re.IGNORECASE,
 )
+# Levels whose answer comes at once, without the couples' private questions first: a
+# crisis, a clinician's call first (they see the person alone), or a program out of reach.
+NO_SAFETY_CHECK = {"crisis", "safety_review", "out_of_state"}
 # Items whose options are not a 0-3 frequency scale, where a bare number is ambiguous.
 POSITION_AMBIGUOUS = {"nida.1", "auditc.1", "auditc.3"}
 
@@ -47,16 +50,57 @@ class ScreeningFlow(Flow):
 
     def prepare(self, state: dict, ctx: Context) -> None:
         # One of a couple (or enrolling as one): the private safety check follows the
-        # questions, once. Decided when the screening's own questions are done.
+        # questions, once. Decided when the screening's own questions are done; by then the
+        # screening is saved and escalated, so a pause or a closed tab during the private
+        # questions loses nothing. Never for a crisis, or for a screening stopped early
+        # (under age, outside the states served): those get their answer at once.
         answers = state.get("answers", {})
-        if "couple" in state or screening.next_question(answers, ctx.profile.facts.licensed_states):
+        states = ctx.profile.facts.licensed_states
+        if "couple" in state or screening.next_question(answers, states):
             return
         enrolling = answers.get("fit.for_whom") == "couple"
         state["couple"] = (
             enrolling
             or couple_flows.couples.couple_id_of(ctx.conversation_id, ctx.db_url) is not None
         )
-        state["safety_due"] = couple_flows.needs_safety_check(ctx, enrolling)
+        level = screening.recommend(answers, states).level
+        state["safety_due"] = (
+            state["couple"]
+            and level not in NO_SAFETY_CHECK
+            and screening.stop_reason(answers, states) is None
+            and couple_flows.needs_safety_check(ctx, enrolling)
+        )
+        if state["safety_due"]:
+            self._record(state, ctx)
+
+    def _record(self, state: dict, ctx: Context) -> None:
+        """Save the screening and raise what it asks for (once)."""
+        if state.get("recorded"):
+            return
+        state["recorded"] = True
+        answers = state.get("answers", {})
+        given = consent.given(ctx.conversation_id, ctx.db_url)
+        consent_at = given.given_at if given else datetime.now(timezone.utc)
+        screening.save_screening(
+            ctx.conversation_id, answers, consent.CONSENT.version, consent_at, db_url=ctx.db_url
+        )
+        rec = screening.recommend(answers, ctx.profile.facts.licensed_states)
+        if rec.level == "crisis":
+            escalate(
+                ctx.conversation_id,
+                kind="crisis",
+                reason="asq_acute",
+                priority=PRIORITY_CRISIS,
+                db_url=ctx.db_url,
+            )
+        elif rec.coordinator_review:
+            escalate(
+                ctx.conversation_id,
+                kind="review",
+                reason=f"screening_{rec.level}",
+                priority=PRIORITY_CONCERN,
+                db_url=ctx.db_url,
+            )
 
     def next_question(self, state: dict, ctx: Context) -> Optional[Question]:
         question = screening.next_question(
@@ -91,32 +135,12 @@ class ScreeningFlow(Flow):
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         answers = state.get("answers", {})
-        states = ctx.profile.facts.licensed_states
-        given = consent.given(ctx.conversation_id, ctx.db_url)
-        consent_at = given.given_at if given else datetime.now(timezone.utc)
-        screening.save_screening(
-            ctx.conversation_id, answers, consent.CONSENT.version, consent_at, db_url=ctx.db_url
-        )
-        rec = screening.recommend(answers, states)
+        self._record(state, ctx)
+        rec = screening.recommend(answers, ctx.profile.facts.licensed_states)
         safety = state.pop("safety", {})  # saved by close_safety; no copy left in the draft
         said_safety = couple_flows.close_safety(safety, ctx) if state.get("safety_due") else []
         if rec.level == "crisis":
-            escalate(
-                ctx.conversation_id,
-                kind="crisis",
-                reason="asq_acute",
-                priority=PRIORITY_CRISIS,
-                db_url=ctx.db_url,
-            )
             return [Reply(ctx.profile.crisis_text), Reply(ctx.profile.crisis_followup, [PERSON])]
-        if rec.coordinator_review:
-            escalate(
-                ctx.conversation_id,
-                kind="review",
-                reason=f"screening_{rec.level}",
-                priority=PRIORITY_CONCERN,
-                db_url=ctx.db_url,
-            )
         buttons = [NEXT_STEP_BUTTONS[o] for o in rec.offer if o in NEXT_STEP_BUTTONS]
         if not state.get("couple"):
             return [Reply(rec.text, buttons or [PERSON])]

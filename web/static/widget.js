@@ -150,8 +150,14 @@
     try {
       window.history.replaceState(null, "", window.location.pathname + window.location.search);
     } catch (e) { window.location.hash = ""; }
-    // The join is this chat's first message: no greeting too (two first messages sent at
-    // once may be answered in either order).
+    // A partner's own chat, never one this tab already holds (it could be the inviter's):
+    // start afresh. The join is its first message: no greeting too (two first messages
+    // sent at once may be answered in either order).
+    if (state.messages.length || state.sessionId) {
+      state = { sessionId: null, sessionToken: null, messages: [], open: false, greeted: false, quickExit: false };
+      while (els.log.firstChild) els.log.removeChild(els.log.firstChild);
+      if (socket) { socket.disconnect(); socket = null; connecting = false; }
+    }
     state.greeted = true;
     save();
     send("/join_couple", "I'm joining my partner", { couple_token: match[1] });
@@ -350,8 +356,17 @@
     if (window.io) return callback(window.io);
     var tag = el("script", { src: staticBase + "vendor/socket.io.min.js" });
     tag.onload = function () { callback(window.io); };
+    tag.onerror = function () { // let the next message try again
+      connecting = false;
+      document.head.removeChild(tag);
+      showTyping(false);
+      els.status.textContent = "Connection problem, retrying…";
+    };
     document.head.appendChild(tag);
   }
+
+  // A partner's link pasted into a tab that already shows the site.
+  window.addEventListener("hashchange", function () { if (els.log) joinFromLink(); });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", build);
   else build();
