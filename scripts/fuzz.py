@@ -353,7 +353,7 @@ def run(
     started = time.monotonic()
 
     def talk(cases: Sequence[Case]) -> None:
-        with httpx.Client(timeout=60, headers=headers) as client:
+        with httpx.Client(timeout=120, headers=headers) as client:
             for case in cases:  # in order: a conversation is one person
                 send(client, url, case, outcome)
 

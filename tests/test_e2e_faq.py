@@ -34,8 +34,8 @@ def test_an_unfilled_topic_is_honest_and_offers_a_person(stack):
 
 
 def test_two_questions_in_one_message_get_both_answers(stack):
-    said = texts(say(stack, new_sender(), "how long is each session and do you meet on weekends?"))
-    assert said == [PROFILE.answer("session_length"), PROFILE.answer("weekends")]
+    said = texts(say(stack, new_sender(), "how big are the groups and how much does it cost?"))
+    assert said == [PROFILE.answer("group_size"), PROFILE.answer("cost")]
 
 
 def test_a_follow_up_is_read_with_the_question_before(stack):
