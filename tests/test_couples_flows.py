@@ -393,3 +393,17 @@ def test_dates_and_numbers_are_not_invitation_codes(text):
     from bot.couples.commands import command_intent
 
     assert command_intent(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["by myself", "I'm by myself", "just me", "on my own", "myself", "its just me here"]
+)
+def test_ordinary_ways_of_saying_alone_open_the_private_questions(db, engine, text):
+    from bot.safety import default_detector
+
+    assert default_detector().assess(text).detection is None  # never a crisis alarm
+    engine.start("relationship_safety", ctx(db, "conv-p", "private questions"))
+    answer(engine, db, "conv-p", consent.CONSENT.agree)
+    assert engine.current(ctx(db, "conv-p"))[0].key == couples.SAFETY.gate_key
+    answer(engine, db, "conv-p", text)
+    assert engine.current(ctx(db, "conv-p"))[0].key == couples.SAFETY.item_keys[0]
