@@ -405,6 +405,11 @@ def test_a_bad_safety_file_is_refused_naming_the_key(tmp_path, change, named):
             lambda d: d["invitation"]["status"].update(pending="word " * 70),
             "invitation.status.pending: 70 words",
         ),
+        (
+            lambda d: d["flows"].update(joint_booked="Booked for {time}."),
+            "flows.joint_booked: unknown placeholder(s) time (allowed here: when)",
+        ),
+        (lambda d: d["flows"].pop("linked"), "flows.linked: field required"),
     ],
 )
 def test_a_bad_texts_file_is_refused_naming_the_key(tmp_path, change, named):

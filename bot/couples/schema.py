@@ -4,7 +4,8 @@ keys are errors, and every error names the file and the bad key."""
 
 from __future__ import annotations
 
-from typing import List
+from string import Formatter
+from typing import Any, List
 
 from pydantic import BaseModel, Extra, StrictBool, StrictStr, validator
 
@@ -201,6 +202,55 @@ class OutcomeTexts(_Strict):
     waiting: OutcomeText
 
 
+FLOW_PLACEHOLDERS = {
+    "invitation_link": {"link"},
+    "joint_question": {"when"},
+    "joint_confirmed": {"when", "join"},
+    "joint_booked": {"when"},
+    "joint_chosen": {"when"},
+}
+
+
+class FlowTexts(_Strict):
+    """The couples flows' own words; each may use only the placeholders named here."""
+
+    invitation_kept: StrictStr
+    invitation_link: StrictStr
+    meanwhile: StrictStr
+    code_question: StrictStr
+    code_help: StrictStr
+    not_a_code: StrictStr
+    no_code: StrictStr
+    joined_next: StrictStr
+    linked: StrictStr
+    not_invited: StrictStr
+    invite_when_ready: StrictStr
+    nothing_private_left: StrictStr
+    after_quick_exit: StrictStr
+    quick_exit_hint: StrictStr
+    joint_question: StrictStr
+    joint_confirmed: StrictStr
+    joint_moved: StrictStr
+    joint_another_time: StrictStr
+    joint_booked: StrictStr
+    joint_chosen: StrictStr
+    joint_proposed: StrictStr
+
+    _bubbles = validator("*", allow_reuse=True)(_bubble)
+
+    @validator("*")
+    def known_placeholders(cls, text: str, field: Any) -> str:
+        allowed = FLOW_PLACEHOLDERS.get(field.name, set())
+        used = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+        if used - allowed:
+            raise ValueError(
+                f"unknown placeholder(s) {', '.join(sorted(used - allowed))} "
+                f"(allowed here: {', '.join(sorted(allowed)) or 'none'})"
+            )
+        return text
+
+
 class TextsFile(_Strict):
     invitation: InvitationTexts
     outcomes: OutcomeTexts
+    flows: FlowTexts

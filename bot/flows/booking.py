@@ -8,13 +8,14 @@ request for coordinators instead of a booking.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, List, Optional
 
 from bot import couples, scheduling
 from bot.couples import joint
 from bot.dialog import PERSON, NotUnderstood, Option, Question, Reply, parse_yes_no
 from bot.flows import slots
+from bot.flows.couples import flow_text
 from bot.flows.coverage import patient_dob
 from bot.flows.engine import Context, Flow
 from bot.scheduling.links import calendar_url
@@ -94,8 +95,7 @@ class BookingFlow(Flow):
             if couple.get("joint") == joint.PARTNERS and "booking.joint" not in a:
                 return Question(
                     "booking.joint",
-                    f"Your partner chose {_joint_when(couple, state)} for your joint intake "
-                    "assessment. Does that time work for you too?",
+                    flow_text("joint_question", when=_joint_when(couple, state)),
                     (JOINT_YES, JOINT_NO),
                     skippable=False,
                 )
@@ -211,27 +211,11 @@ class BookingFlow(Flow):
         if yes and joint.confirm(ctx.conversation_id, start, ctx.db_url):
             state["finished"] = True
             when = _joint_when(state["couple"], state)
-            return [
-                Reply(
-                    f"Thank you, that's confirmed: your joint intake assessment is on {when}. "
-                    f"{ctx.profile.facts.intake.join}"
-                )
-            ]
+            join = ctx.profile.facts.intake.join
+            return [Reply(flow_text("joint_confirmed", when=when, join=join))]
         # Another time, or the time changed meanwhile: a coordinator finds one for both.
         state["callback"] = True
-        if yes:
-            return [
-                Reply(
-                    "I'm sorry, that time has just changed. A coordinator will call you to "
-                    "find a time that works for you both. I'll take a few details."
-                )
-            ]
-        return [
-            Reply(
-                "No problem. A coordinator will call you to find a time that works for you "
-                "both. I'll take a few details."
-            )
-        ]
+        return [Reply(flow_text("joint_moved" if yes else "joint_another_time"))]
 
     def _book(self, state: dict, ctx: Context) -> List[Reply]:
         a = state["answers"]
@@ -278,7 +262,7 @@ class BookingFlow(Flow):
             Reply(
                 f"You're booked! Your {'joint ' if together else ''}intake assessment is on "
                 f"{when}. Your confirmation code is {booking.code}."
-                + (" Your partner will be asked to confirm this time." if together else "")
+                + (f" {flow_text('joint_proposed')}" if together else "")
             ),
             Reply(f"What to expect: {intake.assessment}. {intake.join}"),
             Reply(f"Add it to your calendar: {calendar_url(booking.code)}"),
@@ -296,15 +280,10 @@ class BookingFlow(Flow):
         if not state.get("callback") and not state.get("finished"):
             if couple.get("joint") == joint.BOOKED:
                 when = _joint_when(couple, state)
-                return [Reply(f"Your joint intake assessment is booked for {when}.")]
+                return [Reply(flow_text("joint_booked", when=when))]
             if couple.get("joint") == joint.MINE:
                 when = _joint_when(couple, state)
-                return [
-                    Reply(
-                        f"You've chosen {when} for your joint intake assessment. Your partner "
-                        "will be asked to confirm it when they book."
-                    )
-                ]
+                return [Reply(flow_text("joint_chosen", when=when))]
         if state.get("callback"):
             scheduling.request_callback(
                 ctx.conversation_id,
@@ -342,8 +321,7 @@ def _joint_when(couple: dict, state: dict) -> str:
     start = datetime.fromisoformat(couple["start"])
     if start.tzinfo is None:  # stored as naive UTC
         start = start.replace(tzinfo=timezone.utc)
-    slot = scheduling.Slot(start, start + timedelta(minutes=1))
-    return scheduling.format_slot(slot, state.get("zone") or "UTC")
+    return scheduling.format_time(start, state.get("zone") or "UTC")
 
 
 def contact_ways(text: str) -> List[str]:

@@ -33,10 +33,7 @@ SCREENING = Option("Start my screening", "/start_screening")
 JOIN = Option("I have my partner's code", "/join_couple")
 PRIVATE_QUESTIONS = Option("Private questions", "/relationship_safety")
 QUICK = "__quick_exit__"  # the stored value of a quick exit
-QUICK_EXIT_HINT = (
-    "To leave quickly, press “Quick exit” at the top of the chat, or close this tab: the chat "
-    "is kept only in this tab and is gone when it closes."
-)
+QUICK_EXIT_HINT = " ".join(couples.TEXTS.flows.quick_exit_hint.split())
 
 KEEP = Option("Keep waiting", "keep")
 NEW = Option("Send a new invitation", "new")
@@ -46,6 +43,11 @@ CODE_KEY = "couple.code"
 PENDING_KEY = "couple.pending"
 # Tokens are 43 characters of base64url (256 bits); anything far from that is not one.
 TOKEN_LENGTH = range(32, 101)
+
+
+def flow_text(name: str, **values: str) -> str:
+    """One of texts.yml's `flows` texts, filled in, on one line."""
+    return " ".join(getattr(couples.TEXTS.flows, name).format(**values).split())
 
 
 def partner_link(token: str) -> str:
@@ -137,7 +139,7 @@ class CoupleInviteFlow(Flow):
             return [Reply(" ".join(consent.CONSENT.couples.declined.split()), [SCREENING])]
         choice = a.get(PENDING_KEY)
         if choice == "keep":
-            return [Reply("Okay. It stays open until your partner uses it or it expires.")]
+            return [Reply(flow_text("invitation_kept"))]
         if choice == "revoke":
             couples.revoke_invitation(conv, db_url=db)
             return [Reply(couples.join_reply(couples.JoinResult("revoked")), [INVITE, SCREENING])]
@@ -149,12 +151,8 @@ class CoupleInviteFlow(Flow):
         text = couples.TEXTS.invitation.created.format(code=invitation.code, days=days)
         return say + [
             Reply(" ".join(text.split())),
-            Reply(f"The link for your partner: {partner_link(invitation.token)}"),
-            Reply(
-                "Meanwhile, you can start your own screening. Ask me “has my partner joined?” "
-                "any time.",
-                [SCREENING],
-            ),
+            Reply(flow_text("invitation_link", link=partner_link(invitation.token))),
+            Reply(flow_text("meanwhile"), [SCREENING]),
         ]
 
 
@@ -198,10 +196,9 @@ class CoupleJoinFlow(Flow):
         if not state.get("token") and not state.get("code"):
             return Question(
                 CODE_KEY,
-                "Please type the code your partner gave you: 8 letters and numbers, like "
-                "7KQ2-M9XD.",
+                flow_text("code_question"),
                 (NO_CODE,),
-                help="It's in the message your partner sent, next to the link.",
+                help=flow_text("code_help"),
                 skippable=False,
             )
         if not state.get("agreed") and consent.COUPLES_KEY not in a:
@@ -216,10 +213,7 @@ class CoupleJoinFlow(Flow):
             return False
         code = couples.find_code(t)
         if code is None:
-            raise NotUnderstood(
-                "That doesn't look like an invitation code: it has 8 letters and numbers, "
-                "like 7KQ2-M9XD."
-            )
+            raise NotUnderstood(flow_text("not_a_code"))
         return code
 
     def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
@@ -243,13 +237,7 @@ class CoupleJoinFlow(Flow):
             return [Reply(couples.join_reply(couples.JoinResult(couples.ALREADY_IN_COUPLE)))]
         if a.get(CODE_KEY) is False:
             state["result"] = "no_code"
-            return [
-                Reply(
-                    "That's okay. Ask your partner for the code or the link, or go on with an "
-                    "intake of your own.",
-                    [SCREENING],
-                )
-            ]
+            return [Reply(flow_text("no_code"), [SCREENING])]
         if a.get(consent.COUPLES_KEY) is False:
             # Declining says the same whatever the code was: nothing about whether it worked.
             state["result"] = couples.decline_invitation(conv, db_url=db, **secret).outcome
@@ -259,7 +247,7 @@ class CoupleJoinFlow(Flow):
         if result.outcome == couples.JOINED:
             return [
                 Reply(couples.join_reply(result)),
-                Reply("Next, your own screening: about 30 short questions.", [SCREENING]),
+                Reply(flow_text("joined_next"), [SCREENING]),
             ]
         if result.outcome == couples.NOT_VALID:
             return [Reply(couples.join_reply(result), [JOIN, SCREENING])]
@@ -348,7 +336,7 @@ def couple_step(ctx: Context) -> List[Reply]:
     if status in ("expired", "declined"):
         text = couples.TEXTS.invitation.go_on_alone
         return [Reply(f"{couples.status_reply(status)} {' '.join(text.split())}", [INVITE])]
-    return [Reply("When you're ready, you can invite your partner to enroll with you.", [INVITE])]
+    return [Reply(flow_text("invite_when_ready"), [INVITE])]
 
 
 def _offer(names: List[str]) -> List[Option]:
@@ -380,7 +368,7 @@ class RelationshipSafetyFlow(Flow):
 
     def finish(self, state: dict, ctx: Context) -> List[Reply]:
         if not state.get("due"):
-            return [Reply("Thank you, there's nothing more for me to ask you privately.")]
+            return [Reply(flow_text("nothing_private_left"))]
         safety = state.pop("safety", {})  # saved by close_safety; no copy left in the draft
         said = close_safety(safety, ctx)
         if safety.get("quick_exit") or couples.score_safety(safety).deferred:
@@ -392,7 +380,7 @@ def _linked_text(ctx: Context) -> str:
     """ "Your partner has joined" to the one who invited; the one who joined is linked."""
     if couples.invitation_status(ctx.conversation_id, db_url=ctx.db_url) == "accepted":
         return couples.status_reply("accepted")
-    return "You're linked with your partner."
+    return flow_text("linked")
 
 
 def invitation_update(ctx: Context) -> List[Reply]:
@@ -406,7 +394,7 @@ def invitation_update(ctx: Context) -> List[Reply]:
         return said
     status = couples.invitation_status(conv, db_url=db)
     if status is None:
-        return [Reply("You haven't invited a partner yet.", [INVITE, JOIN])]
+        return [Reply(flow_text("not_invited"), [INVITE, JOIN])]
     if status == "pending":
         manage = Option("Manage my invitation", INVITE.value)
         return [Reply(couples.status_reply(status), [manage, SCREENING])]

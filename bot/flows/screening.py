@@ -145,7 +145,7 @@ class ScreeningFlow(Flow):
         if not state.get("couple"):
             return [Reply(rec.text, buttons or [PERSON])]
         if safety.get("quick_exit"):
-            return [Reply("Thank you. You can come back any time.")]
+            return [Reply(couple_flows.flow_text("after_quick_exit"))]
         # The couple's next step replaces the screening's own offer (which would book one
         # person alone); put off until the private questions are done, if they were put off.
         linked = couple_flows.couples.couple_id_of(ctx.conversation_id, ctx.db_url) is not None

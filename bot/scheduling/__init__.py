@@ -17,6 +17,7 @@ from bot.scheduling.calcom import CalComScheduler
 from bot.scheduling.callbacks import request_callback
 from bot.scheduling.contact import (
     format_slot,
+    format_time,
     parse_dob,
     parse_email,
     parse_phone,
@@ -56,6 +57,7 @@ __all__ = [
     "parse_email",
     "parse_dob",
     "format_slot",
+    "format_time",
     "to_ics",
     "request_callback",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Dict, Union
 from zoneinfo import ZoneInfo, available_timezones
@@ -253,6 +253,11 @@ def parse_dob(text: Union[str, date]) -> date:
 
 def format_slot(slot: Slot, tz: Union[str, ZoneInfo]) -> str:
     """ "Tue Nov 24, 2:00 PM CST": short enough for a button."""
+    return format_time(slot.start, tz)
+
+
+def format_time(moment: datetime, tz: Union[str, ZoneInfo]) -> str:
+    """An aware moment as format_slot says a slot's start."""
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    local = slot.start.astimezone(zone)
+    local = moment.astimezone(zone)
     return f"{local:%a %b} {local.day}, {local.hour % 12 or 12}:{local:%M %p} {local.tzname()}"
