@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 SKIPPED = "__skipped__"  # stored as the answer when the person skips a question
 
@@ -104,6 +104,14 @@ _YES_ONLY, _NO_ONLY = re.compile(rf"{_YES}"), re.compile(rf"{_NO}")
 def normalize(text: str) -> str:
     """Lower case, curly apostrophes straightened, spaces collapsed, end punctuation off."""
     return " ".join(text.lower().replace("’", "'").strip(" .!").split())
+
+
+def chosen(options: Iterable[Option], text: str) -> Optional[str]:
+    """The value of the option the text names (its button's title or value), or None."""
+    said = normalize(text)
+    return next(
+        (o.value for o in options if said in (normalize(o.title), normalize(o.value))), None
+    )
 
 
 def parse_yes_no(text: str, explain: str = "Please answer yes or no.", whole: bool = False) -> bool:

@@ -161,3 +161,18 @@ def iop_fit_answer(key: str) -> str:
     if key.startswith("gad7."):
         return "a few days"
     return "never"  # AUDIT-C frequency, the drug question
+
+
+def on_no_command_line(secret: bytes) -> None:
+    """No running process's command line holds `secret` (ps would show it to any user)."""
+    from pathlib import Path
+
+    seen = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes()
+        except OSError:  # the process ended meanwhile
+            continue
+        seen += 1
+        assert secret not in args, cmdline
+    assert seen > 5  # the scan did see the servers

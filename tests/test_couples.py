@@ -583,7 +583,8 @@ def test_every_outcome_has_its_text():
 # --- the flag never reaches a partner -----------------------------------------------------------
 
 
-def _screened(db, conversation_id, level):
+def screened(db, conversation_id, level):
+    """A complete screening at `level` for this conversation (used by the console's tests too)."""
     from bot.screening.models import ScreeningRecord
 
     with session(db) as s:
@@ -614,8 +615,8 @@ def _partner_facing(db, conversation_id):
 
 def _world(db, b_level, b_answers):
     couple_id = linked(db, "conv-a", "conv-b")
-    _screened(db, "conv-a", "iop_fit")
-    _screened(db, "conv-b", b_level)
+    screened(db, "conv-a", "iop_fit")
+    screened(db, "conv-b", b_level)
     couples.save_safety_check("conv-a", _walk(["no"] * 6), db_url=db)
     couples.save_safety_check("conv-b", _walk(b_answers), db_url=db)
     return couple_id

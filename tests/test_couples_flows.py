@@ -97,6 +97,19 @@ def screen(engine, db, conv, safety="No", for_whom="Me and my partner"):
     raise AssertionError("the screening did not end")
 
 
+def both_screened_and_the_first_books(engine, db):
+    """A linked couple, both IOP fit; the first partner books the first time offered.
+    Returns the booking's last turn."""
+    code, _ = invite(engine, db)
+    join(engine, db, text=code)
+    screen(engine, db, "conv-a")
+    screen(engine, db, "conv-b")
+    engine.start("booking", ctx(db, "conv-a", "/book_appointment"))
+    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
+        turn = answer(engine, db, "conv-a", text)
+    return turn
+
+
 def test_the_first_partner_gets_a_link_and_a_code_after_consent_and_the_couples_agreement(
     db, engine
 ):
@@ -246,13 +259,7 @@ def test_a_quick_exit_keeps_no_safety_answer_and_says_nothing_about_them(db, eng
 
 
 def test_the_joint_assessment_is_booked_by_one_and_confirmed_by_the_other(db, engine):
-    code, _ = invite(engine, db)
-    join(engine, db, text=code)
-    screen(engine, db, "conv-a")
-    screen(engine, db, "conv-b")
-    engine.start("booking", ctx(db, "conv-a", "/book_appointment"))
-    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
-        turn = answer(engine, db, "conv-a", text)
+    turn = both_screened_and_the_first_books(engine, db)
     booked = " ".join(said(turn))
     assert "joint intake assessment" in booked and "asked to confirm" in booked
     assert joint.joint_booking("conv-a", db).status == joint.MINE
@@ -269,13 +276,7 @@ def test_the_joint_assessment_is_booked_by_one_and_confirmed_by_the_other(db, en
 
 
 def test_a_partner_who_cannot_make_the_time_gets_a_coordinator_call(db, engine):
-    code, _ = invite(engine, db)
-    join(engine, db, text=code)
-    screen(engine, db, "conv-a")
-    screen(engine, db, "conv-b")
-    engine.start("booking", ctx(db, "conv-a"))
-    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
-        answer(engine, db, "conv-a", text)
+    both_screened_and_the_first_books(engine, db)
     engine.start("booking", ctx(db, "conv-b"))
     turn = answer(engine, db, "conv-b", "No, another time")
     assert "coordinator will call you" in said(turn)[0]
@@ -335,13 +336,7 @@ def test_a_cancelled_joint_booking_leaves_nothing_to_confirm(db, engine):
     from bot.scheduling.models import BookingRecord
     from bot.store import session
 
-    code, _ = invite(engine, db)
-    join(engine, db, text=code)
-    screen(engine, db, "conv-a")
-    screen(engine, db, "conv-b")
-    engine.start("booking", ctx(db, "conv-a"))
-    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
-        answer(engine, db, "conv-a", text)
+    both_screened_and_the_first_books(engine, db)
     with session(db) as s:
         s.query(BookingRecord).filter_by(conversation_id="conv-a").update({"status": "cancelled"})
     assert joint.joint_booking("conv-b", db).status == joint.NONE
@@ -372,13 +367,7 @@ def test_a_joint_time_moved_meanwhile_is_not_confirmed(db, engine):
     from bot.scheduling.models import BookingRecord
     from bot.store import session
 
-    code, _ = invite(engine, db)
-    join(engine, db, text=code)
-    screen(engine, db, "conv-a")
-    screen(engine, db, "conv-b")
-    engine.start("booking", ctx(db, "conv-a"))
-    for text in ("1", "Alex Rivera", "(512) 555-0142", "alex@example.com", "Email only", "yes"):
-        answer(engine, db, "conv-a", text)
+    both_screened_and_the_first_books(engine, db)
     engine.start("booking", ctx(db, "conv-b"))
     with session(db) as s:
         row = s.query(BookingRecord).filter_by(conversation_id="conv-a").one()
@@ -407,3 +396,25 @@ def test_ordinary_ways_of_saying_alone_open_the_private_questions(db, engine, te
     assert engine.current(ctx(db, "conv-p"))[0].key == couples.SAFETY.gate_key
     answer(engine, db, "conv-p", text)
     assert engine.current(ctx(db, "conv-p"))[0].key == couples.SAFETY.item_keys[0]
+
+
+@pytest.mark.parametrize(
+    "text", ["I don't have one", "i dont have it", "nope", "I lost it", "I don't have a code"]
+)
+def test_saying_you_have_no_code_is_understood(db, engine, text):
+    engine.start("couple_join", ctx(db, "conv-n", "my partner invited me"))
+    answer(engine, db, "conv-n", consent.CONSENT.agree)
+    turn = answer(engine, db, "conv-n", text)
+    assert said(turn) == [" ".join(couples.TEXTS.flows.no_code.split())]
+    assert not turn.active
+
+
+def test_the_partner_who_joined_is_told_they_are_linked(db, engine):
+    from bot.flows.couples import invitation_update
+
+    code, _ = invite(engine, db)
+    join(engine, db, text=code)
+    assert said_of(invitation_update(ctx(db, "conv-b"))).startswith(couples.TEXTS.flows.linked)
+    assert said_of(invitation_update(ctx(db, "conv-a"))).startswith(
+        couples.status_reply("accepted")
+    )

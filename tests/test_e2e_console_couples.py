@@ -22,6 +22,7 @@ from bot.console.accounts import add_coordinator
 from bot.store import audit as audit_store
 from bot.store import session
 from tests.e2e import new_sender, say
+from tests.test_couples import screened
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -51,26 +52,6 @@ def escalation_of(client, conversation_id) -> int:
     ]
     assert rows, conversation_id
     return rows[0]["id"]
-
-
-def screened(db, conversation_id, level):
-    from bot.screening.models import ScreeningRecord
-    from bot.store import utcnow
-
-    with session(db) as s:
-        s.add(
-            ScreeningRecord(
-                conversation_id=conversation_id,
-                consent_version="v1",
-                consent_at=utcnow(),
-                status="complete",
-                answers={},
-                scores={},
-                reasons=[],
-                recommendation={},
-                level=level,
-            )
-        )
 
 
 def safety_check(db, conversation_id, replies: List[str]):

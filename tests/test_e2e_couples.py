@@ -72,11 +72,22 @@ def join(b, text, metadata=None):
     return b.texts(CONSENT.couples.agree)
 
 
+def answers_for(key):
+    """The screening as one of a couple who fits IOP answers it."""
+    return "me and my partner" if key == "fit.for_whom" else iop_fit_answer(key)
+
+
+def book_first_time(partner):
+    """Book the first time offered; returns (its title, what was said after "yes")."""
+    times = partner.say("/book_appointment")[-1]["buttons"]
+    for text in [times[0]["payload"], "Alex Rivera", "(512) 555-0142", "alex@example.com"]:
+        partner.say(text)
+    partner.say("Email only")
+    return times[0]["title"], " ".join(partner.texts("yes"))
+
+
 def screen(stack, partner, safety_answer="No"):
     """The screening as a person in a couple answers it, then the private questions."""
-
-    def answers_for(key):
-        return "me and my partner" if key == "fit.for_whom" else iop_fit_answer(key)
 
     user = ScreeningUser(stack, partner.sender, answers_for)
     user.send("/start_screening")  # consent was given when inviting or joining
@@ -108,14 +119,10 @@ def test_two_partners_enroll_by_link_and_book_one_joint_assessment(stack):
     assert said_b[-1] == together
 
     # A books the time for both; B is asked to confirm it, and does.
-    times = a.say("/book_appointment")[-1]["buttons"]
-    for text in [times[0]["payload"], "Alex Rivera", "(512) 555-0142", "alex@example.com"]:
-        a.say(text)
-    a.say("Email only")
-    booked = " ".join(a.texts("yes"))
-    assert "joint intake assessment" in booked and times[0]["title"] in booked, booked
+    chosen, booked = book_first_time(a)
+    assert "joint intake assessment" in booked and chosen in booked, booked
     asked = b.texts("/book_appointment")
-    assert f"Your partner chose {times[0]['title']}" in asked[-1], asked
+    assert f"Your partner chose {chosen}" in asked[-1], asked
     assert "Alex" not in " ".join(asked) and "555" not in " ".join(asked)
     said = b.texts("yes, that works for me")
     assert "that's confirmed" in said[0]
@@ -210,11 +217,7 @@ def test_a_positive_safety_check_means_no_joint_booking_and_a_private_flag(stack
     assert [e.kind for e in for_conversation(b.sender, db)] == ["review"]
     assert [e.kind for e in for_conversation(a.sender, db)] == []
     # No joint booking: an individual assessment is booked.
-    times = a.say("/book_appointment")[-1]["buttons"]
-    for text in [times[0]["payload"], "Alex Rivera", "(512) 555-0142", "alex@example.com"]:
-        a.say(text)
-    a.say("Email only")
-    booked = " ".join(a.texts("yes"))
+    chosen, booked = book_first_time(a)
     assert "You're booked!" in booked and "joint" not in booked
     assert joint.joint_booking(a.sender, db).status == joint.NONE
 
@@ -222,9 +225,6 @@ def test_a_positive_safety_check_means_no_joint_booking_and_a_private_flag(stack
 def test_not_private_now_then_private_questions_later(stack):
     a = Partner(stack, "cpl-a")
     invite(a)
-
-    def answers_for(key):
-        return "me and my partner" if key == "fit.for_whom" else iop_fit_answer(key)
 
     user = ScreeningUser(stack, a.sender, answers_for)
     user.send("/start_screening")

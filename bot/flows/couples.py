@@ -17,11 +17,21 @@ for the clinicians and keeps the couple from an automatic joint booking.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Dict, List, Optional
 
 from bot import consent, couples
 from bot.config import settings
-from bot.dialog import PERSON, NotUnderstood, Option, Question, Reply, normalize
+from bot.dialog import (
+    NEXT_STEP_BUTTONS,
+    PERSON,
+    NotUnderstood,
+    Option,
+    Question,
+    Reply,
+    chosen,
+    normalize,
+)
 from bot.flows.engine import Context, Flow
 from bot.handoff import PRIORITY_CONCERN, escalate
 
@@ -40,6 +50,9 @@ NEW = Option("Send a new invitation", "new")
 REVOKE = Option("Cancel the invitation", "revoke")
 NO_CODE = Option("I don't have a code", "no code")
 CODE_KEY = "couple.code"
+_NO_CODE_SAID = re.compile(
+    r"\b(no|nope|none|not|don'?t|do not|haven'?t|have not|lost|forgot|deleted)\b", re.I
+)
 PENDING_KEY = "couple.pending"
 # Tokens are 43 characters of base64url (256 bits); anything far from that is not one.
 TOKEN_LENGTH = range(32, 101)
@@ -71,14 +84,6 @@ def _store_agreement(value: bool, ctx: Context) -> None:
         consent.record(ctx.conversation_id, ctx.db_url, version=version)
     else:
         consent.record_declined(ctx.conversation_id, ctx.db_url, version=version)
-
-
-def _choice(options: tuple, text: str) -> Optional[str]:
-    said = normalize(text)
-    for o in options:
-        if said in (normalize(o.title), normalize(o.value)):
-            return o.value
-    return None
 
 
 class CoupleInviteFlow(Flow):
@@ -115,7 +120,7 @@ class CoupleInviteFlow(Flow):
     def parse(self, question: Question, text: str, state: dict, ctx: Context) -> Any:
         if question.key == consent.COUPLES_KEY:
             return consent.parse_couples(text)
-        found = _choice(question.options, text)
+        found = chosen(question.options, text)
         if found is None:
             raise NotUnderstood("Please choose one of the buttons.")
         return found
@@ -209,12 +214,12 @@ class CoupleJoinFlow(Flow):
         if question.key == consent.COUPLES_KEY:
             return consent.parse_couples(text)
         t = text.strip()
-        if _choice((NO_CODE,), t) or normalize(t) in ("no", "none", "i dont have one"):
-            return False
         code = couples.find_code(t)
-        if code is None:
-            raise NotUnderstood(flow_text("not_a_code"))
-        return code
+        if code is not None:
+            return code
+        if chosen((NO_CODE,), t) or _NO_CODE_SAID.search(t):
+            return False  # "I don't have one", "lost it", "nope"
+        raise NotUnderstood(flow_text("not_a_code"))
 
     def store(self, question: Question, value: Any, state: dict, ctx: Context) -> List[Reply]:
         a = state.setdefault("answers", {})
@@ -340,8 +345,6 @@ def couple_step(ctx: Context) -> List[Reply]:
 
 
 def _offer(names: List[str]) -> List[Option]:
-    from bot.dialog import NEXT_STEP_BUTTONS
-
     return [NEXT_STEP_BUTTONS[n] for n in names if n in NEXT_STEP_BUTTONS]
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, List, Optional
 
 from bot import consent, screening
-from bot.dialog import NEXT_STEP_BUTTONS, PERSON, NotUnderstood, Question, Reply
+from bot.dialog import NEXT_STEP_BUTTONS, PERSON, NotUnderstood, Question, Reply, chosen
 from bot.flows import couples as couple_flows
 from bot.flows.engine import Context, Flow, latest_answers
 from bot.handoff import PRIORITY_CONCERN, PRIORITY_CRISIS, escalate
@@ -28,7 +28,7 @@ POSITION_AMBIGUOUS = {"nida.1", "auditc.1", "auditc.3"}
 
 
 def _is_option(question: Question, text: str) -> bool:
-    return any(text.lower() in (o.title.lower(), o.value.lower()) for o in question.options)
+    return chosen(question.options, text) is not None
 
 
 def screened_state(ctx: Context) -> Optional[str]:
