@@ -159,7 +159,8 @@ def test_present_danger_keeps_a_past_mention_acute(detector):
 
 
 def test_normalisation_spells_out_slang_and_contractions(detector):
-    assert detector.normalize("I can't, kms") == "i can not, kill myself"
+    assert detector.normalize("I can't, kms") == "i can not, kill myself ."
+    assert detector.normalize("kms!") == "kill myself!"
 
 
 def _write(tmp_path, text):
@@ -172,7 +173,9 @@ def test_a_missing_section_is_named(tmp_path):
     with pytest.raises(PatternError, match="missing key 'keep_acute'"):
         CrisisDetector(
             _write(
-                tmp_path, "normalize: {}\nacute: {}\nconcern: {}\nnot_crisis: []\ndowngrade: []\n"
+                tmp_path,
+                "normalize: {}\nacute: {}\nconcern: {}\nnot_crisis: []\nnever_vetoed: []\n"
+                "downgrade: []\n",
             )
         )
 
@@ -180,7 +183,7 @@ def test_a_missing_section_is_named(tmp_path):
 def test_a_bad_rule_is_named(tmp_path):
     text = (
         "normalize: {}\nacute:\n  suicidal:\n    - 'kill|=myself'\nconcern: {}\n"
-        "not_crisis: []\ndowngrade: []\nkeep_acute: []\n"
+        "not_crisis: []\nnever_vetoed: []\ndowngrade: []\nkeep_acute: []\n"
     )
     with pytest.raises(PatternError, match=r"acute\.suicidal\[0\]"):
         CrisisDetector(_write(tmp_path, text))
@@ -233,3 +236,40 @@ def test_dye_spelled_dying_is_not_dying(detector, text):
     # The rules hold it back, so a confident classifier alone cannot raise the alarm.
     assessment = detector.assess(text)
     assert assessment.detection is None and assessment.mitigated
+
+
+# Misses found in review: a body felt as dying now, and a threat tied to leaving or telling
+# (an idiom veto such as "would kill me" must not swallow it).
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("I think I am dying", "overdose_medical"),
+        ("i am dying", "overdose_medical"),
+        ("im dying, my heart wont slow down", "overdose_medical"),
+        ("I feel like I'm dying, day 3 off the benzos", "overdose_medical"),
+        ("he said he would kill me if I leave", "danger_from_others"),
+        ("he would kill me if I left him", "danger_from_others"),
+        ("she'd kill me if i told anyone i was here", "danger_from_others"),
+        ("my husband would kill me if i tried to leave", "danger_from_others"),
+    ],
+)
+def test_dying_now_and_threats_about_leaving_are_acute(detector, text, reason):
+    detection = detector.detect(text)
+    assert detection is not None and detection.level == ACUTE, detection
+    assert detection.reason == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm dying to get started",
+        "I'm dying here, this form is long",
+        "i'm dying lol",
+        "my boss would kill me if I left early for group",
+        "my mom would kill me if i left the dishes in the sink",
+        "that would kill me",
+        "had a panic attack last month where I thought I was dying",
+    ],
+)
+def test_dying_and_kill_me_idioms_stay_quiet(detector, text):
+    assert detector.detect(text) is None

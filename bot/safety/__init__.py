@@ -84,7 +84,15 @@ def _compile(rule: Any, where: str, lemma: Callable[[str], str]) -> List[Dict[st
 class CrisisDetector:
     def __init__(self, patterns_path: Path = PATTERNS_PATH):
         raw = read_yaml(patterns_path, PatternError)
-        for key in ("normalize", "acute", "concern", "not_crisis", "downgrade", "keep_acute"):
+        for key in (
+            "normalize",
+            "acute",
+            "concern",
+            "not_crisis",
+            "never_vetoed",
+            "downgrade",
+            "keep_acute",
+        ):
             if key not in raw:
                 raise PatternError(f"{patterns_path}: missing key '{key}'")
         self.nlp = _pipeline()
@@ -104,7 +112,7 @@ class CrisisDetector:
                 ]
                 matcher.add(reason, compiled)
             self.matchers[group] = matcher
-        for group in ("not_crisis", "downgrade", "keep_acute"):
+        for group in ("not_crisis", "never_vetoed", "downgrade", "keep_acute"):
             matcher = Matcher(self.nlp.vocab)
             rules = raw[group]
             if not isinstance(rules, list):
@@ -119,7 +127,8 @@ class CrisisDetector:
         text = _CONTRACTIONS.sub(lambda m: _CONTRACTION_FORMS[m.group(0)], text)
         for pattern, replacement in self._normalize:
             text = pattern.sub(replacement, text)
-        return text
+        # A closing stop lets a rule say "the message ends here" (never_vetoed threats).
+        return text if text.rstrip().endswith((".", "!", "?")) else text.rstrip() + " ."
 
     def _spans(self, group: str, doc: Doc) -> List[Tuple[str, int, int]]:
         matcher = self.matchers[group]
@@ -134,7 +143,10 @@ class CrisisDetector:
         if not text or not text.strip():
             return Assessment(None, False)
         doc = self.nlp(self.normalize(text))
-        vetoes = self._spans("not_crisis", doc)
+        kept = self._spans("never_vetoed", doc)
+        vetoes = [
+            v for v in self._spans("not_crisis", doc) if not any(_overlap(v, k) for k in kept)
+        ]
         mitigated = bool(vetoes) or bool(self._spans("downgrade", doc))
         return Assessment(self._detect(doc, vetoes), mitigated)
 
@@ -158,6 +170,10 @@ class CrisisDetector:
             reason, start, end = concern[0]
             return Detection(CONCERN, reason, doc[start:end].text)
         return None
+
+
+def _overlap(a: Tuple[str, int, int], b: Tuple[str, int, int]) -> bool:
+    return a[1] < b[2] and b[1] < a[2]
 
 
 def _pipeline() -> Language:
