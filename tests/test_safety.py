@@ -159,8 +159,7 @@ def test_present_danger_keeps_a_past_mention_acute(detector):
 
 
 def test_normalisation_spells_out_slang_and_contractions(detector):
-    assert detector.normalize("I can't, kms") == "i can not, kill myself ."
-    assert detector.normalize("kms!") == "kill myself!"
+    assert detector.normalize("I can't, kms") == "i can not, kill myself"
 
 
 def _write(tmp_path, text):
@@ -273,3 +272,20 @@ def test_dying_now_and_threats_about_leaving_are_acute(detector, text, reason):
 )
 def test_dying_and_kill_me_idioms_stay_quiet(detector, text):
     assert detector.detect(text) is None
+
+
+def test_no_ordinary_training_example_raises_the_alarm(detector):
+    # Every example the assistant was taught as something else (FAQ questions, answers,
+    # idioms) is ordinary talk; an acute rule match there overrides the intent with 988.
+    root = Path(__file__).parent.parent / "data" / "nlu"
+    alarms = []
+    for path in sorted(root.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            if "examples" not in block or block.get("intent") == "crisis":
+                continue
+            for line in block["examples"].splitlines():
+                text = line.strip()[2:]
+                found = detector.detect(text) if text else None
+                if found is not None and found.level == ACUTE:
+                    alarms.append((block.get("intent"), text, found.matched))
+    assert alarms == []

@@ -127,8 +127,7 @@ class CrisisDetector:
         text = _CONTRACTIONS.sub(lambda m: _CONTRACTION_FORMS[m.group(0)], text)
         for pattern, replacement in self._normalize:
             text = pattern.sub(replacement, text)
-        # A closing stop lets a rule say "the message ends here" (never_vetoed threats).
-        return text if text.rstrip().endswith((".", "!", "?")) else text.rstrip() + " ."
+        return text
 
     def _spans(self, group: str, doc: Doc) -> List[Tuple[str, int, int]]:
         matcher = self.matchers[group]
@@ -142,8 +141,12 @@ class CrisisDetector:
         evidence that a statistical classifier's crisis guess should not override."""
         if not text or not text.strip():
             return Assessment(None, False)
-        doc = self.nlp(self.normalize(text))
-        kept = self._spans("never_vetoed", doc)
+        normalized = self.normalize(text)
+        doc = self.nlp(normalized)
+        # These rules may say "the message ends here" with a stop; the prefix's tokens, and so
+        # the spans, are the same in both docs.
+        closed = normalized if normalized.rstrip().endswith((".", "!", "?")) else normalized + " ."
+        kept = self._spans("never_vetoed", self.nlp(closed))
         vetoes = [
             v for v in self._spans("not_crisis", doc) if not any(_overlap(v, k) for k in kept)
         ]
