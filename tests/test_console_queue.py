@@ -254,3 +254,26 @@ def test_who_may_read_hold_or_release_a_conversation(db_url):
     assert status(sam_, "read", origin="http://console.test") == 200
     assert status(sam_, "hold") == 409 and status(alex_, "hold") == 200
     assert status(alex_, "admin") == 403 and status(robin_, "admin") == 200
+
+
+def test_the_transcript_never_shows_a_live_invitation():
+    # A coordinator reading the transcript must not get a way to join someone's couple.
+    from bot.console.rasa_api import lines
+
+    events = [
+        {
+            "event": "bot",
+            "text": "Here is your partner's invitation: a link, and the code 7KQ2-M9XD to type",
+            "timestamp": 1,
+        },
+        {"event": "bot", "text": "The link for your partner: https://x.org/#couple=Ab_9-z"},
+        {"event": "user", "text": "my code is 7kq2 m9xd", "timestamp": 2},
+        # Not codes: a booking code, two four-letter words, a date.
+        {"event": "user", "text": "APT-7KQ2M-8XDPR, does this work on 2027-0315?"},
+    ]
+    assert [x.text for x in lines(events)] == [
+        "Here is your partner's invitation: a link, and the [invitation code] to type",
+        "The link for your partner: https://x.org/#couple=[hidden]",
+        "my code is [invitation code]",
+        "APT-7KQ2M-8XDPR, does this work on 2027-0315?",
+    ]

@@ -23,6 +23,7 @@ import httpx
 
 from bot import api_tokens
 from bot.config import settings
+from bot.couples import hide_invitations
 
 TIMEOUT = httpx.Timeout(10.0)
 TYPING_TIMEOUT = httpx.Timeout(3.0)
@@ -124,8 +125,10 @@ def lines(events: List[Dict[str, Any]]) -> List[Line]:
             text = str(e["text"])
             if text.startswith("/"):  # a button or the widget's opening "/greet", not typed
                 text = f"[{text[1:].split('{')[0]}]"
+            text = hide_invitations(text)
             out.append(Line("person", text, float(e.get("timestamp") or 0), crisis))
         elif kind == "bot" and e.get("text"):
             who = "coordinator" if last_action == ACTION else "assistant"
-            out.append(Line(who, e["text"], float(e.get("timestamp") or 0), None))
+            text = hide_invitations(str(e["text"]))
+            out.append(Line(who, text, float(e.get("timestamp") or 0), None))
     return out

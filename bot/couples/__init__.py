@@ -30,7 +30,8 @@ Partner-facing (a path that answers a partner may call only these):
 
 Staff-facing (audited in the audit log): `clinician_view(couple_id, coordinator_id)` (both
 partners, levels, private safety flags and answers, the joint recommendation),
-`set_cohort(couple_id, coordinator_id, cohort, track)`, `couple_id_of(conv)`.
+`set_cohort(couple_id, coordinator_id, cohort, track)`, `couple_id_of(conv)`,
+`hide_invitations(text)` (a transcript line with any invitation link or code masked).
 
 Rules that hold everywhere: no function here logs; no partner-facing function returns the
 other partner's conversation id, level, answers or flag; what a partner is told about the
@@ -65,6 +66,7 @@ from .invitations import (
     decline_invitation,
     display_code,
     find_code,
+    hide_invitations,
     invitation_status,
     may_go_on_alone,
     revoke_invitation,
@@ -172,6 +174,7 @@ __all__ = [
     "decline_invitation",
     "display_code",
     "find_code",
+    "hide_invitations",
     "invitation_status",
     "join_reply",
     "joint_recommendation",

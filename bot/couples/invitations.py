@@ -23,7 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -104,6 +104,35 @@ def find_code(text: str) -> Optional[str]:
         if any(ch.isdigit() for ch in typed):
             return normalize_code(typed)
     return None
+
+
+_LINK_IN_TEXT = re.compile(r"#couple=[A-Za-z0-9_\-]+")
+# _CODE_IN_TEXT inside a lookahead: every candidate, overlapping ones too.
+_CODE_CANDIDATES = re.compile(
+    r"(?<![0-9A-Za-z])(?=([0-9A-Za-z]{4})[ -]?([0-9A-Za-z]{4})(?![0-9A-Za-z]))"
+)
+
+
+def hide_invitations(text: str) -> str:
+    """The text with any invitation link or code masked. A transcript shown to staff must
+    not hand them a live way to join someone's couple. Candidates overlap ("code 7kq2 m9xd"
+    holds two), so every one that could be a code is masked, a word too many at worst."""
+    text = _LINK_IN_TEXT.sub("#couple=[hidden]", text or "")
+    spans = []
+    for match in _CODE_CANDIDATES.finditer(text):
+        typed = match.group(1) + match.group(2)
+        mixed = any(c.isdigit() for c in typed) and any(c.isalpha() for c in typed)
+        if mixed and normalize_code(typed):
+            spans.append((match.start(1), match.end(2)))
+    merged: List[Tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    for start, end in reversed(merged):
+        text = text[:start] + "[invitation code]" + text[end:]
+    return text
 
 
 def new_code() -> str:
