@@ -21,7 +21,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     RASA_TELEMETRY_ENABLED=false \
     SQLALCHEMY_SILENCE_UBER_WARNING=1 \
-    TF_CPP_MIN_LOG_LEVEL=2
+    TF_CPP_MIN_LOG_LEVEL=2 \
+    TF_ENABLE_ONEDNN_OPTS=0 \
+    TF_DETERMINISTIC_OPS=1
+# (The last two: the same model as `make` trains from the same data, see README.)
 # The compiler is for dependencies without a wheel; it stays in this stage.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
