@@ -46,10 +46,10 @@ migrate: $(STAMP) .env ## Upgrade the app database (DATABASE_URL) to the newest 
 	$(PY) -m bot.store.migrate
 
 unit: $(STAMP) ## Fast tests of bot/ and actions/ (no servers)
-	$(PY) -m pytest -q -m "not e2e and not browser" tests
+	$(PY) -m pytest -q --durations=10 -m "not e2e and not browser" tests
 
 e2e: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) $(HAPROXY) ## Through the real servers: HTTP and the widget in Chromium
-	$(PY) -m pytest -q -m "e2e or browser" tests
+	$(PY) -m pytest -q --durations=25 -m "e2e or browser" tests
 
 browser: $(STAMP) .env $(MODEL) $(WIDGET_VENDOR) $(CHROMIUM) ## The chat widget in headless Chromium
 	$(PY) -m pytest -q -m browser tests
