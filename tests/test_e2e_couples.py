@@ -178,8 +178,18 @@ def test_asking_for_the_partners_answers_gets_nothing(stack):
     join(b, code)
     screen(stack, b, safety_answer="Yes")
     firm_no, leaks = 0, []
-    # What would give the second partner away: their id, their level, their safety result.
-    secrets = [b.sender, "relationship_safety", "safety check", "safety_review", "iop_fit", "alone"]
+    # What would give the second partner away: their id, their level, their safety result
+    # (the staff-facing reason says "see them alone"; the word alone is no secret: the clinic's
+    # policy answer speaks of telling the therapist "something alone").
+    secrets = [
+        b.sender,
+        "relationship_safety",
+        "safety check",
+        "safety_review",
+        "iop_fit",
+        "see them alone",
+        "positive",
+    ]
     for probe in PROBES["probes"]:
         said = " ".join(a.texts(probe["text"]))
         if PARTNER_NO in said:
