@@ -215,6 +215,16 @@ def test_a_bad_rule_is_named(tmp_path):
         ("tonight's the night, i've made up my mind", "suicidal"),
         ("they'd all be better off w/o me", "suicidal"),
         ("been thinkin about jumpin off the overpass", "suicidal"),
+        # Misses found in review: a body felt as dying now, and a threat tied to leaving or
+        # telling (an idiom veto such as "would kill me" must not swallow it).
+        ("I think I am dying", "overdose_medical"),
+        ("i am dying", "overdose_medical"),
+        ("im dying, my heart wont slow down", "overdose_medical"),
+        ("I feel like I'm dying, day 3 off the benzos", "overdose_medical"),
+        ("he said he would kill me if I leave", "danger_from_others"),
+        ("he would kill me if I left him", "danger_from_others"),
+        ("she'd kill me if i told anyone i was here", "danger_from_others"),
+        ("my husband would kill me if i tried to leave", "danger_from_others"),
     ],
 )
 def test_round5_acute_phenomena(detector, text, reason):
@@ -235,27 +245,6 @@ def test_dye_spelled_dying_is_not_dying(detector, text):
     # The rules hold it back, so a confident classifier alone cannot raise the alarm.
     assessment = detector.assess(text)
     assert assessment.detection is None and assessment.mitigated
-
-
-# Misses found in review: a body felt as dying now, and a threat tied to leaving or telling
-# (an idiom veto such as "would kill me" must not swallow it).
-@pytest.mark.parametrize(
-    "text, reason",
-    [
-        ("I think I am dying", "overdose_medical"),
-        ("i am dying", "overdose_medical"),
-        ("im dying, my heart wont slow down", "overdose_medical"),
-        ("I feel like I'm dying, day 3 off the benzos", "overdose_medical"),
-        ("he said he would kill me if I leave", "danger_from_others"),
-        ("he would kill me if I left him", "danger_from_others"),
-        ("she'd kill me if i told anyone i was here", "danger_from_others"),
-        ("my husband would kill me if i tried to leave", "danger_from_others"),
-    ],
-)
-def test_dying_now_and_threats_about_leaving_are_acute(detector, text, reason):
-    detection = detector.detect(text)
-    assert detection is not None and detection.level == ACUTE, detection
-    assert detection.reason == reason
 
 
 @pytest.mark.parametrize(

@@ -155,10 +155,10 @@ class CrisisDetector:
 
     def _detect(self, doc: Doc, vetoes: List[Tuple[str, int, int]]) -> Optional[Detection]:
 
-        def vetoed(start: int, end: int) -> bool:
-            return any(s < end and start < e for _, s, e in vetoes)
+        def vetoed(match: Tuple[str, int, int]) -> bool:
+            return any(_overlap(match, v) for v in vetoes)
 
-        acute = [m for m in self._spans("acute", doc) if not vetoed(m[1], m[2])]
+        acute = [m for m in self._spans("acute", doc) if not vetoed(m)]
         if acute:
             reason, start, end = acute[0]
             sentence = doc[start].sent
@@ -168,7 +168,7 @@ class CrisisDetector:
             )
             level = CONCERN if downgraded else ACUTE
             return Detection(level, reason, doc[start:end].text)
-        concern = [m for m in self._spans("concern", doc) if not vetoed(m[1], m[2])]
+        concern = [m for m in self._spans("concern", doc) if not vetoed(m)]
         if concern:
             reason, start, end = concern[0]
             return Detection(CONCERN, reason, doc[start:end].text)
